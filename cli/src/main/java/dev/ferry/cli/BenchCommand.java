@@ -1,0 +1,195 @@
+package dev.ferry.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.ferry.loader.FileType;
+import dev.ferry.loader.TensorInfo;
+import dev.ferry.moe.kernel.Precision;
+import dev.ferry.moe.model.InferenceSession;
+import dev.ferry.moe.runtime.InferenceEngine;
+import dev.ferry.moe.runtime.KvCacheType;
+import dev.ferry.moe.runtime.LoadedModel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry bench}: llama-bench's measurements. {@code ppN} evaluates N random tokens from an
+ * empty cache in micro-batches; {@code tgN} evaluates N tokens one at a time. Each test runs
+ * once to warm up, then {@code -r} times; t/s is the mean and standard deviation over the runs.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prompt processing (ppN) and generation (tgN) speed, like llama-bench.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    Path model;
+
+    @Option(names = {"-p", "--n-prompt"}, split = ",", defaultValue = "512", description = "Prompt sizes (default: ${DEFAULT-VALUE}); 0 skips.")
+    int[] prompts;
+
+    @Option(names = {"-n", "--n-gen"}, split = ",", defaultValue = "128", description = "Generation lengths (default: ${DEFAULT-VALUE}); 0 skips.")
+    int[] gens;
+
+    @Option(names = {"-t", "--threads"}, split = ",", description = "Thread counts (default: the available processors).")
+    int[] threads;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "5", description = "Runs per test (default: ${DEFAULT-VALUE}).")
+    int repetitions;
+
+    @Option(names = {"-ub", "--ubatch-size"}, defaultValue = "512", description = "Micro-batch size (default: ${DEFAULT-VALUE}).")
+    int microBatch;
+
+    @Option(names = {"-ctk", "--cache-type-k"}, defaultValue = "f16", description = "KV cache type for K (default: ${DEFAULT-VALUE}).")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, defaultValue = "f16", description = "KV cache type for V (default: ${DEFAULT-VALUE}).")
+    String cacheTypeV;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "md", description = "Output format: md or json (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    /** One row of the result table. */
+    public record Result(String model, long sizeBytes, long params, String backend, int threads, String test,
+                         int tokens, double[] tokensPerSecond) {
+        double mean() {
+            double s = 0;
+            for (double v : tokensPerSecond) {
+                s += v;
+            }
+            return s / tokensPerSecond.length;
+        }
+
+        double stddev() {
+            if (tokensPerSecond.length < 2) {
+                return 0;
+            }
+            double m = mean();
+            double s = 0;
+            for (double v : tokensPerSecond) {
+                s += (v - m) * (v - m);
+            }
+            return Math.sqrt(s / (tokensPerSecond.length - 1));
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (repetitions < 1) {
+            throw new IllegalArgumentException("-r must be at least 1, got " + repetitions);
+        }
+        if (!format.equals("md") && !format.equals("json")) {
+            throw new IllegalArgumentException("-o: '" + format + "' is not one of md, json");
+        }
+        int[] threadCounts = threads != null ? threads : new int[] {Runtime.getRuntime().availableProcessors()};
+        List<Result> results = new ArrayList<>();
+        try (LoadedModel loaded = LoadedModel.open(model)) {
+            String name = loaded.config().architecture() + " " + loaded.config().layerCount() + "L "
+                    + FileType.of(loaded.file());
+            long size = 0;
+            long params = 0;
+            for (TensorInfo t : loaded.file().tensors()) {
+                size += t.byteSize();
+                params += t.elementCount();
+            }
+            int maxTokens = 0;
+            for (int p : prompts) {
+                maxTokens = Math.max(maxTokens, p);
+            }
+            for (int g : gens) {
+                maxTokens = Math.max(maxTokens, g);
+            }
+            for (int t : threadCounts) {
+                try (InferenceEngine engine = new InferenceEngine(t, Math.max(maxTokens, 1), microBatch,
+                        KvCacheType.parse("--cache-type-k", cacheTypeK), KvCacheType.parse("--cache-type-v", cacheTypeV),
+                        Precision.QUANTIZED)) {
+                    for (int p : prompts) {
+                        if (p > 0) {
+                            results.add(new Result(name, size, params, "CPU", t, "pp" + p, p, measure(loaded, engine, p, false)));
+                            if (format.equals("md")) {
+                                System.err.println("ferry bench: pp" + p + " t=" + t + " done");
+                            }
+                        }
+                    }
+                    for (int g : gens) {
+                        if (g > 0) {
+                            results.add(new Result(name, size, params, "CPU", t, "tg" + g, g, measure(loaded, engine, g, true)));
+                        }
+                    }
+                }
+            }
+        }
+        if (format.equals("json")) {
+            printJson(results);
+        } else {
+            printMarkdown(results);
+        }
+        return 0;
+    }
+
+    private double[] measure(LoadedModel loaded, InferenceEngine engine, int tokens, boolean oneByOne) {
+        int vocab = loaded.config().vocabSize();
+        SplittableRandom random = new SplittableRandom(42);
+        int[] ids = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            ids[i] = random.nextInt(vocab);
+        }
+        double[] tps = new double[repetitions];
+        try (InferenceSession session = engine.newSession(loaded); Arena arena = Arena.ofShared()) {
+            MemorySegment logits = arena.allocate((long) vocab * Float.BYTES, 64);
+            for (int rep = -1; rep < repetitions; rep++) {
+                session.rewind(0);
+                long t0 = System.nanoTime();
+                if (oneByOne) {
+                    for (int i = 0; i < tokens; i++) {
+                        session.evaluate(ids, i, 1, false, logits);
+                    }
+                } else {
+                    session.evaluate(ids, 0, tokens, false, logits);
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (rep >= 0) {
+                    tps[rep] = tokens / seconds;
+                }
+            }
+        }
+        return tps;
+    }
+
+    private static void printMarkdown(List<Result> results) {
+        System.out.println("| model | size | params | backend | threads | test | t/s |");
+        System.out.println("| --- | ---: | ---: | --- | ---: | ---: | ---: |");
+        for (Result r : results) {
+            System.out.printf("| %s | %.2f GiB | %.2f B | %s | %d | %s | %.2f ± %.2f |%n", r.model(),
+                    r.sizeBytes() / (double) (1L << 30), r.params() / 1e9, r.backend(), r.threads(), r.test(),
+                    r.mean(), r.stddev());
+        }
+    }
+
+    private static void printJson(List<Result> results) throws Exception {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (Result r : results) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("model", r.model());
+            row.put("model_size", r.sizeBytes());
+            row.put("model_n_params", r.params());
+            row.put("backend", r.backend());
+            row.put("n_threads", r.threads());
+            row.put("test", r.test());
+            row.put("n_tokens", r.tokens());
+            row.put("avg_ts", r.mean());
+            row.put("stddev_ts", r.stddev());
+            row.put("samples_ts", r.tokensPerSecond());
+            rows.add(row);
+        }
+        System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+    }
+}

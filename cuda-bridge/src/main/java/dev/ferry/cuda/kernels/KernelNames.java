@@ -1,0 +1,16 @@
+package dev.ferry.cuda.kernels;
+
+/** Names of the kernels in {@code native/src/*.cu} that are not per quant type. */
+public final class KernelNames {
+
+    public static final String RMSNORM = "ferry_rmsnorm_f32";
+    public static final String ROPE_NEOX = "ferry_rope_neox_f32";
+    public static final String ATTENTION = "ferry_attention_f32";
+    public static final String SWIGLU = "ferry_swiglu_f32";
+    public static final String ADD = "ferry_add_f32";
+    public static final String ROUTER_TOPK = "ferry_router_topk_f32";
+    public static final String F32_TO_F16 = "ferry_f32_to_f16";
+
+    private KernelNames() {
+    }
+}

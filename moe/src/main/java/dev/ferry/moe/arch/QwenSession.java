@@ -1,0 +1,256 @@
+package dev.ferry.moe.arch;
+
+import dev.ferry.hostmemory.WorkerPool;
+import dev.ferry.moe.kernel.MatMul;
+import dev.ferry.moe.kernel.WeightMatrix;
+import dev.ferry.moe.model.InferenceSession;
+import dev.ferry.moe.model.ModelConfig;
+import dev.ferry.moe.model.SessionOptions;
+import dev.ferry.moe.ops.Rope;
+import dev.ferry.moe.ops.VectorOps;
+import dev.ferry.moe.quant.BlockDecoder;
+import dev.ferry.moe.quant.Decoders;
+import dev.ferry.moe.runtime.KvCache;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Forward pass of a qwen3 / qwen3moe model on the CPU, one micro-batch at a time. All
+ * activations live in native buffers allocated once per session; a micro-batch allocates
+ * nothing on the heap.
+ */
+final class QwenSession implements InferenceSession {
+
+    private final QwenModel model;
+    private final ModelConfig c;
+    private final WorkerPool pool;
+    private final MatMul matmul;
+    private final KvCache cache;
+    private final Rope rope;
+    private final Arena arena = Arena.ofShared();
+    private final int microBatch;
+    private final int contextLength;
+    private final MoeBlock moe;
+
+    private final MemorySegment x;
+    private final MemorySegment xb;
+    private final MemorySegment q;
+    private final MemorySegment k;
+    private final MemorySegment v;
+    private final MemorySegment attn;
+    private final MemorySegment ffnGate;
+    private final MemorySegment ffnUp;
+    private final MemorySegment scores;
+
+    private final WorkerPool.Task attentionTask = this::attentionWorker;
+    private int attnLayer;
+    private int attnTokens;
+    private int attnStartPos;
+
+    private int position;
+
+    QwenSession(QwenModel model, SessionOptions options) {
+        this.model = model;
+        this.c = model.config();
+        this.pool = options.pool();
+        this.microBatch = options.microBatch();
+        this.contextLength = options.contextLength();
+        long embd = c.embeddingLength();
+        long ub = microBatch;
+        long maxCols = Math.max(Math.max(embd, (long) c.headCount() * c.valueLength()),
+                Math.max(c.feedForwardLength(), c.expertFeedForwardLength()));
+        int maxRows = c.isMixtureOfExperts() ? MoeBlock.slotsFor(c, microBatch) : microBatch;
+        this.matmul = new MatMul(pool, maxCols, maxRows, options.precision());
+        this.cache = new KvCache(c.layerCount(), contextLength, c.keyWidth(), c.valueWidth(),
+                options.keyType(), options.valueType());
+        this.rope = new Rope(c.ropeDimensions(), c.ropeFreqBase(), contextLength);
+        this.x = floats(ub * embd);
+        this.xb = floats(ub * embd);
+        this.q = floats(ub * c.queryWidth());
+        this.k = floats(ub * c.keyWidth());
+        this.v = floats(ub * c.valueWidth());
+        this.attn = floats(ub * c.headCount() * c.valueLength());
+        long ff = Math.max(c.feedForwardLength(), 1);
+        this.ffnGate = c.isMixtureOfExperts() ? null : floats(ub * ff);
+        this.ffnUp = c.isMixtureOfExperts() ? null : floats(ub * ff);
+        this.scores = floats((long) pool.size() * contextLength);
+        this.moe = c.isMixtureOfExperts() ? new MoeBlock(c, microBatch, matmul, arena) : null;
+    }
+
+    private MemorySegment floats(long n) {
+        return arena.allocate(Math.max(n, 1) * Float.BYTES, 64);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    @Override
+    public int position() {
+        return position;
+    }
+
+    @Override
+    public int contextLength() {
+        return contextLength;
+    }
+
+    @Override
+    public void rewind(int newPosition) {
+        if (newPosition < 0 || newPosition > position) {
+            throw new IllegalArgumentException("cannot rewind to " + newPosition + " from " + position);
+        }
+        position = newPosition;
+    }
+
+    @Override
+    public void evaluate(int[] tokens, int offset, int count, boolean allLogits, MemorySegment logits) {
+        if (count < 1) {
+            throw new IllegalArgumentException("nothing to evaluate");
+        }
+        if (position + count > contextLength) {
+            throw new IllegalStateException("the prompt and generation need " + (position + count)
+                    + " positions but the context holds " + contextLength + " (raise -c)");
+        }
+        for (int i = offset; i < offset + count; i++) {
+            if (tokens[i] < 0 || tokens[i] >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " is outside the vocabulary of "
+                        + c.vocabSize());
+            }
+        }
+        int done = 0;
+        while (done < count) {
+            int n = Math.min(microBatch, count - done);
+            boolean last = done + n == count;
+            forward(tokens, offset + done, n);
+            long vocab = c.vocabSize();
+            if (allLogits) {
+                projectLogits(0, n, logits, (long) done * vocab);
+            } else if (last) {
+                projectLogits(n - 1, 1, logits, 0);
+            }
+            done += n;
+        }
+    }
+
+    /** Runs the transformer over {@code n} tokens, leaving the final hidden states in {@code x}. */
+    private void forward(int[] tokens, int offset, int n) {
+        long embd = c.embeddingLength();
+        WeightMatrix emb = model.tokenEmbedding();
+        BlockDecoder decoder = Decoders.of(emb.type());
+        long rowBytes = emb.type().rowBytes(embd);
+        for (int t = 0; t < n; t++) {
+            decoder.decodeRow(emb.data(), tokens[offset + t] * rowBytes, x, t * embd * Float.BYTES, embd);
+        }
+        for (int l = 0; l < c.layerCount(); l++) {
+            QwenLayer layer = model.layer(l);
+            attentionBlock(l, layer, n);
+            for (int t = 0; t < n; t++) {
+                VectorOps.rmsNorm(x, t * embd, layer.ffnNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
+            }
+            if (layer.isMixtureOfExperts()) {
+                moe.forward(layer, xb, n, xb);
+                addRows(xb, n);
+            } else {
+                denseFeedForward(layer, n);
+            }
+        }
+        position += n;
+    }
+
+    private void attentionBlock(int l, QwenLayer layer, int n) {
+        long embd = c.embeddingLength();
+        for (int t = 0; t < n; t++) {
+            VectorOps.rmsNorm(x, t * embd, layer.attnNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
+        }
+        matmul.matmul(layer.wq(), xb, embd, n, q, c.queryWidth());
+        matmul.matmul(layer.wk(), xb, embd, n, k, c.keyWidth());
+        matmul.matmul(layer.wv(), xb, embd, n, v, c.valueWidth());
+        int hd = c.keyLength();
+        for (int t = 0; t < n; t++) {
+            int pos = position + t;
+            long qo = (long) t * c.queryWidth();
+            for (int h = 0; h < c.headCount(); h++) {
+                VectorOps.rmsNorm(q, qo + (long) h * hd, layer.qNorm(), 0, q, qo + (long) h * hd, hd, c.rmsEpsilon());
+            }
+            long ko = (long) t * c.keyWidth();
+            for (int h = 0; h < c.headCountKv(); h++) {
+                VectorOps.rmsNorm(k, ko + (long) h * hd, layer.kNorm(), 0, k, ko + (long) h * hd, hd, c.rmsEpsilon());
+            }
+            rope.apply(q, qo, c.headCount(), hd, pos);
+            rope.apply(k, ko, c.headCountKv(), hd, pos);
+            cache.store(l, pos, k, ko, v, (long) t * c.valueWidth());
+        }
+        attnLayer = l;
+        attnTokens = n;
+        attnStartPos = position;
+        pool.run(attentionTask);
+        long attnWidth = (long) c.headCount() * c.valueLength();
+        matmul.matmul(layer.wo(), attn, attnWidth, n, xb, embd);
+        addRows(xb, n);
+    }
+
+    /** Causal grouped-query attention for the (token, head) pairs of one worker. */
+    private void attentionWorker(int worker, int workers) {
+        int heads = c.headCount();
+        long items = (long) attnTokens * heads;
+        long from = items * worker / workers;
+        long to = items * (worker + 1) / workers;
+        int hd = c.keyLength();
+        int vd = c.valueLength();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        long sBase = (long) worker * contextLength;
+        for (long item = from; item < to; item++) {
+            int t = (int) (item / heads);
+            int h = (int) (item % heads);
+            int kvh = h / c.groupSize();
+            int last = attnStartPos + t;
+            long qo = (long) t * c.queryWidth() + (long) h * hd;
+            for (int p = 0; p <= last; p++) {
+                VectorOps.set(scores, sBase + p, cache.keyDot(attnLayer, p, kvh * hd, q, qo, hd) * scale);
+            }
+            VectorOps.softmax(scores, sBase, last + 1);
+            long oo = (long) t * heads * vd + (long) h * vd;
+            attn.asSlice(oo * Float.BYTES, (long) vd * Float.BYTES).fill((byte) 0);
+            for (int p = 0; p <= last; p++) {
+                cache.addWeightedValue(attnLayer, p, kvh * vd, VectorOps.get(scores, sBase + p), attn, oo, vd);
+            }
+        }
+    }
+
+    private void denseFeedForward(QwenLayer layer, int n) {
+        long embd = c.embeddingLength();
+        long ff = c.feedForwardLength();
+        matmul.matmul(layer.ffnGate(), xb, embd, n, ffnGate, ff);
+        matmul.matmul(layer.ffnUp(), xb, embd, n, ffnUp, ff);
+        for (int t = 0; t < n; t++) {
+            VectorOps.swiglu(ffnGate, t * ff, ffnUp, t * ff, ff);
+        }
+        matmul.matmul(layer.ffnDown(), ffnGate, ff, n, xb, embd);
+        addRows(xb, n);
+    }
+
+    /** Residual: {@code x[t] += src[t]} for the first {@code n} rows. */
+    private void addRows(MemorySegment src, int n) {
+        long embd = c.embeddingLength();
+        VectorOps.add(src, 0, x, 0, n * embd);
+    }
+
+    /** Final norm and output head for rows {@code [from, from+n)} of {@code x}. */
+    private void projectLogits(int from, int n, MemorySegment logits, long logitsOffset) {
+        long embd = c.embeddingLength();
+        for (int t = 0; t < n; t++) {
+            VectorOps.rmsNorm(x, (from + t) * embd, model.outputNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
+        }
+        MemorySegment out = logits.asSlice(logitsOffset * Float.BYTES);
+        matmul.matmul(model.output(), xb, embd, n, out, c.vocabSize());
+    }
+
+    @Override
+    public void close() {
+        matmul.close();
+        cache.close();
+        arena.close();
+    }
+}

@@ -1,0 +1,233 @@
+package dev.ferry.moe.kernel;
+
+import static dev.ferry.moe.kernel.VectorDecoder.F;
+import static dev.ferry.moe.kernel.VectorDecoder.L;
+import static dev.ferry.moe.kernel.VectorDecoder.load;
+import static dev.ferry.moe.kernel.VectorDecoder.toFloat;
+
+import dev.ferry.loader.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Decode-and-multiply dot products of one quantized weight row with one float32 activation row,
+ * for one-token products (decode), where decoding a row to scratch first would cost as much as
+ * the product itself. Quants are widened to float in registers and multiplied with the
+ * activations; the block scale is applied once per block (per 16 or 32 values) instead of per
+ * value, and block minimums are applied through precomputed activation sums per 32 values.
+ * Used only when {@link Kernels#WIDE}.
+ */
+final class FusedDot {
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private FusedDot() {
+    }
+
+    static boolean handles(GgmlType type) {
+        return switch (type) {
+            case F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Dot product of the {@code cols}-value row at byte {@code w0} of {@code w} with the floats
+     * at byte {@code a0} of {@code a}; {@code s0} is the byte offset in {@code sums} of the
+     * activation row's sums per 32 values.
+     */
+    static float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment a, long a0,
+                     MemorySegment sums, long s0) {
+        return switch (type) {
+            case F16 -> dotF16(w, w0, cols, a, a0);
+            case Q8_0 -> dotQ8_0(w, w0, cols / 32, a, a0);
+            case Q4_0 -> dotQ4_0(w, w0, cols / 32, a, a0, sums, s0);
+            case Q4_K -> dotQ4K(w, w0, cols / 256, a, a0, sums, s0);
+            case Q5_K -> dotQ5K(w, w0, cols / 256, a, a0, sums, s0);
+            case Q6_K -> dotQ6K(w, w0, cols / 256, a, a0);
+            default -> throw new IllegalArgumentException("no fused dot for " + type);
+        };
+    }
+
+    private static FloatVector x(MemorySegment a, long offset) {
+        return FloatVector.fromMemorySegment(F, a, offset, LE);
+    }
+
+    private static float dotF16(MemorySegment w, long w0, long n, MemorySegment a, long a0) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        long i = 0;
+        for (; i + 2L * L <= n; i += 2L * L) {
+            acc0 = VectorDecoder.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i, LE))
+                    .fma(x(a, a0 + 4 * i), acc0);
+            acc1 = VectorDecoder.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i + 2L * L, LE))
+                    .fma(x(a, a0 + 4 * i + 4L * L), acc1);
+        }
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += Float.float16ToFloat(w.get(SHORT, w0 + 2 * i)) * a.get(FLOAT, a0 + 4 * i);
+        }
+        return s;
+    }
+
+    private static float dotQ8_0(MemorySegment w, long w0, long blocks, MemorySegment a, long a0) {
+        FloatVector acc = FloatVector.zero(F);
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + b * 34;
+            long ab = a0 + b * 128;
+            FloatVector block = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += L) {
+                block = toFloat(VectorDecoder.loadSigned(w, o + 2 + j)).fma(x(a, ab + 4L * j), block);
+            }
+            acc = block.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SHORT, o))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float dotQ4_0(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
+                                 long s0) {
+        // (q - 8) * x summed = q * x summed - 8 * sum(x)
+        FloatVector acc = FloatVector.zero(F);
+        float offset = 0;
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + b * 18;
+            long ab = a0 + b * 128;
+            float d = Float.float16ToFloat(w.get(SHORT, o));
+            FloatVector block = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += L) {
+                IntVector q = load(w, o + 2 + j);
+                block = toFloat(q.and(0x0F)).fma(x(a, ab + 4L * j), block);
+                block = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ab + 64 + 4L * j), block);
+            }
+            acc = block.fma(FloatVector.broadcast(F, d), acc);
+            offset += d * sums.get(FLOAT, s0 + 4 * b);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - 8 * offset;
+    }
+
+    private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
+                                long s0) {
+        FloatVector acc = FloatVector.zero(F);
+        float mins = 0;
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + b * 144;
+            long ab = a0 + b * 1024;
+            long sb = s0 + b * 32;
+            float d = Float.float16ToFloat(w.get(SHORT, o));
+            float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
+            long sc = scaleWord(w, o + 4);
+            int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
+            float blockMins = 0;
+            for (int p = 0; p < 4; p++) {
+                FloatVector lo = FloatVector.zero(F);
+                FloatVector hi = lo;
+                long ap = ab + 256L * p;
+                for (int j = 0; j < 32; j += L) {
+                    IntVector q = load(w, o + 16 + 32L * p + j);
+                    lo = toFloat(q.and(0x0F)).fma(x(a, ap + 4L * j), lo);
+                    hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ap + 128 + 4L * j), hi);
+                }
+                acc = lo.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p)), acc);
+                acc = hi.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p + 1)), acc);
+                blockMins += kMin(sc, sc8, 2 * p) * sums.get(FLOAT, sb + 8L * p)
+                        + kMin(sc, sc8, 2 * p + 1) * sums.get(FLOAT, sb + 8L * p + 4);
+            }
+            mins += dmin * blockMins;
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
+    }
+
+    private static float dotQ5K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
+                                long s0) {
+        FloatVector acc = FloatVector.zero(F);
+        float mins = 0;
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + b * 176;
+            long ab = a0 + b * 1024;
+            long sb = s0 + b * 32;
+            float d = Float.float16ToFloat(w.get(SHORT, o));
+            float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
+            long sc = scaleWord(w, o + 4);
+            int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
+            float blockMins = 0;
+            for (int p = 0; p < 4; p++) {
+                FloatVector lo = FloatVector.zero(F);
+                FloatVector hi = lo;
+                long ap = ab + 256L * p;
+                for (int j = 0; j < 32; j += L) {
+                    IntVector q = load(w, o + 48 + 32L * p + j);
+                    IntVector h = load(w, o + 16 + j);
+                    IntVector ql = q.and(0x0F).or(VectorDecoder.highBit(h, 2 * p));
+                    IntVector qh = q.lanewise(VectorOperators.LSHR, 4).or(VectorDecoder.highBit(h, 2 * p + 1));
+                    lo = toFloat(ql).fma(x(a, ap + 4L * j), lo);
+                    hi = toFloat(qh).fma(x(a, ap + 128 + 4L * j), hi);
+                }
+                acc = lo.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p)), acc);
+                acc = hi.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p + 1)), acc);
+                blockMins += kMin(sc, sc8, 2 * p) * sums.get(FLOAT, sb + 8L * p)
+                        + kMin(sc, sc8, 2 * p + 1) * sums.get(FLOAT, sb + 8L * p + 4);
+            }
+            mins += dmin * blockMins;
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
+    }
+
+    private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0) {
+        // Each vector of L <= 16 lanes lies inside one 16-value scale group, so the scale is
+        // folded into the widened quants; constant loop bounds let the JIT unroll fully.
+        FloatVector acc = FloatVector.zero(F);
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + b * 210;
+            long ab = a0 + b * 1024;
+            float d = Float.float16ToFloat(w.get(SHORT, o + 208));
+            for (int n = 0; n < 2; n++) {
+                long ql = o + 64L * n;
+                long qh = o + 128 + 32L * n;
+                long sc = o + 192 + 8L * n;
+                long an = ab + 512L * n;
+                for (int j = 0; j < 32; j += L) {
+                    int c = j >> 4;
+                    IntVector qa = load(w, ql + j);
+                    IntVector qb = load(w, ql + 32 + j);
+                    IntVector h = load(w, qh + j);
+                    IntVector q1 = qa.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q2 = qb.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
+                    IntVector q3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
+                    IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and(48)).sub(32);
+                    long aj = an + 4L * j;
+                    acc = toFloat(q1).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c)).fma(x(a, aj), acc);
+                    acc = toFloat(q2).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2)).fma(x(a, aj + 128), acc);
+                    acc = toFloat(q3).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4)).fma(x(a, aj + 256), acc);
+                    acc = toFloat(q4).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6)).fma(x(a, aj + 384), acc);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The first 8 of the 12 K-quant scale bytes as one little-endian long. */
+    private static long scaleWord(MemorySegment w, long s) {
+        return w.get(ValueLayout.JAVA_LONG_UNALIGNED, s);
+    }
+
+    private static int sb(long lo8, int hi4, int i) {
+        return i < 8 ? (int) (lo8 >>> (8 * i)) & 0xFF : (hi4 >>> (8 * (i - 8))) & 0xFF;
+    }
+
+    /** Q4_K/Q5_K 6-bit scale j, as ScalarDecoder.kScale, from the scale bytes held in registers. */
+    private static int kScale(long lo8, int hi4, int j) {
+        return j < 4 ? sb(lo8, hi4, j) & 63 : (sb(lo8, hi4, j + 4) & 0xF) | ((sb(lo8, hi4, j - 4) >> 6) << 4);
+    }
+
+    private static int kMin(long lo8, int hi4, int j) {
+        return j < 4 ? sb(lo8, hi4, j + 4) & 63 : (sb(lo8, hi4, j + 4) >> 4) | ((sb(lo8, hi4, j) >> 6) << 4);
+    }
+}

@@ -1,0 +1,359 @@
+package dev.ferry.moe.kernel;
+
+import dev.ferry.hostmemory.WorkerPool;
+import dev.ferry.loader.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Matrix products of quantized weights with float32 activations on the CPU, split over a
+ * {@link WorkerPool}. An instance owns its scratch (rounded activations, per-worker decode
+ * buffers), so calls never allocate; use one instance per thread of control.
+ *
+ * <p>Each call first rounds the activation rows to the weights' {@link ActivationFormat} (per
+ * {@link Precision}), in parallel. Work is then cut into items of (matrix or expert, row range)
+ * that workers take from a shared counter. Within an item, rows go in groups of four: the
+ * group's weights are decoded to float32 one 1024-column chunk at a time (kept in L1) and
+ * multiplied with every token of the current token tile (sized to stay in L2), so each weight
+ * block is read from memory once per tile. One token (decode) uses fused decode-and-dot kernels
+ * where they exist.
+ */
+public final class MatMul implements AutoCloseable {
+
+    /** Columns decoded at once per weight row (a multiple of every block size). */
+    static final int CHUNK = 1024;
+    /** Bytes of rounded activations one token tile may occupy (half of a Zen 4 L2). */
+    private static final long TILE_BYTES = 512 * 1024;
+    private static final int ROW_GROUP = 4;
+    /** Up to this many tokens per weight row, fused decode-and-dot beats decoding to scratch. */
+    private static final int FUSED_MAX_TOKENS = 2;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final WorkerPool pool;
+    private final long maxCols;
+    private final int maxTokens;
+    private final Precision precision;
+    private final Arena arena;
+    private final MemorySegment act;
+    private final MemorySegment sums;
+    private final MemorySegment[] decoded;
+    private final float[][] partial;
+    private final int maxTile;
+    private final int[] identity;
+    private final AtomicInteger nextItem = new AtomicInteger();
+    private final WorkerPool.Task roundTask = this::roundSlice;
+    private final WorkerPool.Task computeTask = this::computeSlice;
+
+    // Per-call state, written by the calling thread before pool.run (which publishes it).
+    private ActivationFormat format;
+    private MemorySegment x;
+    private long xStride;
+    private int roundTokens;
+    private GgmlType type;
+    private MemorySegment data;
+    private long rowBytes;
+    private long cols;
+    private long expertBytes;
+    private MemorySegment out;
+    private long outStride;
+    private int[] tokenIndex;
+    private int[] outputRow;
+    private int tile;
+    private int[] itemExpert = new int[16];
+    private int[] itemRowStart = new int[16];
+    private int[] itemRowEnd = new int[16];
+    private int[] itemPairStart = new int[16];
+    private int[] itemPairCount = new int[16];
+    private int items;
+
+    /** A kernel instance with {@link Precision#QUANTIZED} activations. */
+    public MatMul(WorkerPool pool, long maxCols, int maxTokens) {
+        this(pool, maxCols, maxTokens, Precision.QUANTIZED);
+    }
+
+    /**
+     * @param pool      workers to split rows over
+     * @param maxCols   largest {@code cols} (input width) of any matrix this instance multiplies
+     * @param maxTokens most activation rows per call
+     * @param precision how activations are rounded
+     */
+    public MatMul(WorkerPool pool, long maxCols, int maxTokens, Precision precision) {
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.precision = Objects.requireNonNull(precision, "precision");
+        if (maxCols < 1 || maxTokens < 1) {
+            throw new IllegalArgumentException("MatMul needs maxCols >= 1 and maxTokens >= 1, got "
+                    + maxCols + " and " + maxTokens);
+        }
+        this.maxCols = maxCols;
+        this.maxTokens = maxTokens;
+        this.arena = Arena.ofShared();
+        this.act = arena.allocate(Math.multiplyExact(maxCols * 4, (long) maxTokens), 64);
+        this.sums = arena.allocate(Math.multiplyExact((maxCols + 31) / 32 * 4, (long) maxTokens), 64);
+        int workers = pool.size();
+        this.decoded = new MemorySegment[workers];
+        this.partial = new float[workers][];
+        this.maxTile = (int) Math.max(1, Math.min(maxTokens, TILE_BYTES / (4 * Math.min(maxCols, CHUNK * 4L))));
+        for (int i = 0; i < workers; i++) {
+            decoded[i] = arena.allocate(4L * ROW_GROUP * CHUNK, 64);
+            partial[i] = new float[ROW_GROUP * Math.max(maxTile, maxTokens)];
+        }
+        this.identity = new int[maxTokens];
+        for (int i = 0; i < maxTokens; i++) {
+            identity[i] = i;
+        }
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    /**
+     * {@code y[t][r] = sum_c w[r][c] * x[t][c]} for {@code t < tokens}. {@code x} holds
+     * {@code tokens} rows of {@code w.cols()} floats, {@code xStride} floats apart; {@code y}
+     * receives {@code tokens} rows of {@code w.rows()} floats, {@code yStride} floats apart.
+     */
+    public void matmul(WeightMatrix w, MemorySegment x, long xStride, int tokens, MemorySegment y, long yStride) {
+        checkCommon(w.type(), w.rows(), w.cols(), x, xStride, tokens, y, yStride);
+        checkRows(y, tokens - 1, yStride, w.rows(), "y");
+        roundActivations(w.type(), w.cols(), x, xStride, tokens);
+        setMatrix(w.type(), w.data(), w.rows(), w.cols(), 0, y, yStride, identity, identity);
+        int chunkRows = chunkRows(w.rows(), 1);
+        ensureItems((int) ((w.rows() + chunkRows - 1) / chunkRows));
+        items = 0;
+        for (long r = 0; r < w.rows(); r += chunkRows) {
+            addItem(0, r, Math.min(w.rows(), r + chunkRows), 0, tokens);
+        }
+        compute(tokens);
+    }
+
+    /**
+     * {@code mul_mat_id}: for every (expert, token, output row) in {@code batch},
+     * {@code out[outputRow][r] = sum_c w[expert][r][c] * x[token][c]}. Experts nobody chose are
+     * not touched; each chosen expert's weights are read once per token tile.
+     */
+    public void matmulExperts(ExpertWeights w, MemorySegment x, long xStride, ExpertBatch batch, MemorySegment out,
+                              long outStride) {
+        Objects.requireNonNull(batch, "batch");
+        if (batch.experts() > w.experts()) {
+            throw new IllegalArgumentException("expert batch indexes " + batch.experts() + " experts, tensor has "
+                    + w.experts());
+        }
+        if (batch.size() == 0) {
+            return;
+        }
+        int tokens = batch.tokenBound();
+        checkCommon(w.type(), w.rows(), w.cols(), x, xStride, tokens, out, outStride);
+        batch.group();
+        int maxRow = 0;
+        for (int p = 0; p < batch.size(); p++) {
+            maxRow = Math.max(maxRow, batch.groupedRow(p));
+        }
+        checkRows(out, maxRow, outStride, w.rows(), "out");
+        roundActivations(w.type(), w.cols(), x, xStride, tokens);
+        setMatrix(w.type(), w.data(), w.rows(), w.cols(), w.expertBytes(), out, outStride, batch.groupedTokens(),
+                batch.groupedRows());
+        int active = batch.activeExperts();
+        int chunkRows = chunkRows(w.rows(), active);
+        int perExpert = (int) ((w.rows() + chunkRows - 1) / chunkRows);
+        ensureItems(perExpert * active);
+        items = 0;
+        for (int i = 0; i < active; i++) {
+            for (long r = 0; r < w.rows(); r += chunkRows) {
+                addItem(batch.expert(i), r, Math.min(w.rows(), r + chunkRows), batch.groupOffset(i),
+                        batch.tokenCount(i));
+            }
+        }
+        compute(tokens);
+    }
+
+    private void checkCommon(GgmlType t, long rows, long c, MemorySegment xs, long xStr, int tokens, MemorySegment ys,
+                             long yStr) {
+        Objects.requireNonNull(xs, "x");
+        Objects.requireNonNull(ys, "output");
+        if (c > maxCols) {
+            throw new IllegalArgumentException("matrix has " + c + " columns, this MatMul was made for at most "
+                    + maxCols);
+        }
+        if (tokens < 1 || tokens > maxTokens) {
+            throw new IllegalArgumentException("tokens must be 1.." + maxTokens + ", got " + tokens);
+        }
+        if (xStr < c) {
+            throw new IllegalArgumentException("x stride " + xStr + " is smaller than the " + c + " columns");
+        }
+        if (yStr < rows) {
+            throw new IllegalArgumentException("output stride " + yStr + " is smaller than the " + rows + " rows");
+        }
+        long need = ((tokens - 1) * xStr + c) * 4;
+        if (xs.byteSize() < need) {
+            throw new IllegalArgumentException("x holds " + xs.byteSize() + " bytes, " + tokens + " rows of " + c
+                    + " floats at stride " + xStr + " need " + need);
+        }
+    }
+
+    private static void checkRows(MemorySegment ys, long lastRow, long stride, long rows, String name) {
+        long need = (lastRow * stride + rows) * 4;
+        if (ys.byteSize() < need) {
+            throw new IllegalArgumentException(name + " holds " + ys.byteSize() + " bytes, writing row " + lastRow
+                    + " of " + rows + " floats at stride " + stride + " needs " + need);
+        }
+    }
+
+    private void roundActivations(GgmlType t, long c, MemorySegment xs, long xStr, int tokens) {
+        format = precision.activationFormat(t);
+        x = xs;
+        xStride = xStr;
+        cols = c;
+        roundTokens = tokens;
+        pool.run(roundTask);
+    }
+
+    private void roundSlice(int worker, int workers) {
+        int from = (int) ((long) roundTokens * worker / workers);
+        int to = (int) ((long) roundTokens * (worker + 1) / workers);
+        long groups = cols / 32;
+        for (int t = from; t < to; t++) {
+            ActivationQuantizer.round(format, x, t * xStride * 4, cols, act, t * cols);
+            for (long g = 0; g < groups; g++) {
+                float s = 0;
+                for (long i = t * cols + 32 * g, end = i + 32; i < end; i++) {
+                    s += act.getAtIndex(FLOAT, i);
+                }
+                sums.setAtIndex(FLOAT, t * groups + g, s);
+            }
+        }
+    }
+
+    private void setMatrix(GgmlType t, MemorySegment d, long rows, long c, long eb, MemorySegment o, long os,
+                           int[] tokIdx, int[] rowIdx) {
+        type = t;
+        data = d;
+        rowBytes = t.rowBytes(c);
+        cols = c;
+        expertBytes = eb;
+        out = o;
+        outStride = os;
+        tokenIndex = tokIdx;
+        outputRow = rowIdx;
+        tile = (int) Math.max(1, Math.min(maxTile, TILE_BYTES / (4 * c)));
+    }
+
+    /** Rows per work item: about four items per worker overall, a multiple of the row group. */
+    private int chunkRows(long rows, int groups) {
+        long target = Math.max(1, (long) pool.size() * 4 / groups);
+        long chunk = (rows + target - 1) / target;
+        chunk = (chunk + ROW_GROUP - 1) / ROW_GROUP * ROW_GROUP;
+        return (int) Math.max(ROW_GROUP, Math.min(chunk, rows));
+    }
+
+    private void ensureItems(int n) {
+        if (itemExpert.length < n) {
+            itemExpert = new int[n];
+            itemRowStart = new int[n];
+            itemRowEnd = new int[n];
+            itemPairStart = new int[n];
+            itemPairCount = new int[n];
+        }
+    }
+
+    private void addItem(int expert, long r0, long r1, int pairStart, int pairCount) {
+        itemExpert[items] = expert;
+        itemRowStart[items] = (int) r0;
+        itemRowEnd[items] = (int) r1;
+        itemPairStart[items] = pairStart;
+        itemPairCount[items] = pairCount;
+        items++;
+    }
+
+    private void compute(int tokens) {
+        nextItem.set(0);
+        pool.run(computeTask);
+    }
+
+    private void computeSlice(int worker, int workers) {
+        MemorySegment scratch = decoded[worker];
+        float[] part = partial[worker];
+        int item;
+        while ((item = nextItem.getAndIncrement()) < items) {
+            long base = itemExpert[item] * expertBytes;
+            int pairStart = itemPairStart[item];
+            int pairCount = itemPairCount[item];
+            for (int t0 = 0; t0 < pairCount; t0 += tile) {
+                int nt = Math.min(tile, pairCount - t0);
+                for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
+                    int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
+                    rowGroup(base, r, nr, pairStart + t0, nt, scratch, part);
+                }
+            }
+        }
+    }
+
+    /** Rows r..r+nr-1 against the tokens of grouped pairs p0..p0+nt-1. */
+    private void rowGroup(long base, long r, int nr, int p0, int nt, MemorySegment scratch, float[] part) {
+        if (nt <= FUSED_MAX_TOKENS && Kernels.WIDE && FusedDot.handles(type)) {
+            long groupBytes = cols / 32 * 4;
+            for (int u = 0; u < nt; u++) {
+                long token = tokenIndex[p0 + u];
+                long outBase = outputRow[p0 + u] * outStride + r;
+                for (int i = 0; i < nr; i++) {
+                    float v = FusedDot.dot(type, data, base + (r + i) * rowBytes, cols, act, token * cols * 4,
+                            sums, token * groupBytes);
+                    out.setAtIndex(FLOAT, outBase + i, v);
+                }
+            }
+            return;
+        }
+        java.util.Arrays.fill(part, 0, ROW_GROUP * nt, 0f);
+        long colBytes = cols * 4;
+        for (long c0 = 0; c0 < cols; c0 += CHUNK) {
+            long n = Math.min(CHUNK, cols - c0);
+            MemorySegment wseg;
+            long w0;
+            long ws;
+            if (type == GgmlType.F32) {
+                wseg = data;
+                w0 = base + r * rowBytes + c0 * 4;
+                ws = rowBytes;
+            } else {
+                for (int i = 0; i < nr; i++) {
+                    RowDecoder.decode(type, data, base + (r + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
+                }
+                wseg = scratch;
+                w0 = 0;
+                ws = 4L * CHUNK;
+            }
+            long ac = c0 * 4;
+            int t = 0;
+            if (nr == ROW_GROUP) {
+                for (; t + 4 <= nt; t += 4) {
+                    Gemm.dot4x4(wseg, w0, ws, act,
+                            tokenIndex[p0 + t] * colBytes + ac, tokenIndex[p0 + t + 1] * colBytes + ac,
+                            tokenIndex[p0 + t + 2] * colBytes + ac, tokenIndex[p0 + t + 3] * colBytes + ac,
+                            n, part, t, nt);
+                }
+                for (; t < nt; t++) {
+                    Gemm.dot4x1(wseg, w0, ws, act, tokenIndex[p0 + t] * colBytes + ac, n, part, t, nt);
+                }
+            } else {
+                for (int i = 0; i < nr; i++) {
+                    for (int u = 0; u < nt; u++) {
+                        part[i * nt + u] += Gemm.dot1x1(wseg, w0 + i * ws, act,
+                                tokenIndex[p0 + u] * colBytes + ac, n);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < nr; i++) {
+            for (int u = 0; u < nt; u++) {
+                out.setAtIndex(FLOAT, outputRow[p0 + u] * outStride + r + i, part[i * nt + u]);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

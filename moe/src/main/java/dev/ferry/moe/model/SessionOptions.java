@@ -1,0 +1,41 @@
+package dev.ferry.moe.model;
+
+import dev.ferry.hostmemory.WorkerPool;
+import dev.ferry.moe.kernel.Precision;
+import dev.ferry.moe.placement.CpuPlacement;
+import dev.ferry.moe.runtime.KvCacheType;
+import java.util.Objects;
+
+/**
+ * What one inference session needs: context length ({@code -c}), micro-batch size
+ * ({@code -ub}), KV cache types, the worker pool for CPU kernels (attention, dense layers, router),
+ * the matmul precision, and where the expert layers run and read their weights ({@code --numa}).
+ */
+public record SessionOptions(int contextLength, int microBatch, KvCacheType keyType, KvCacheType valueType,
+                             WorkerPool pool, Precision precision, CpuPlacement placement) {
+
+    public SessionOptions {
+        if (contextLength < 1) {
+            throw new IllegalArgumentException("-c: context length must be positive, got " + contextLength);
+        }
+        if (microBatch < 1) {
+            throw new IllegalArgumentException("-ub: micro-batch size must be positive, got " + microBatch);
+        }
+        Objects.requireNonNull(placement, "placement");
+        if (placement.densePool() != pool) {
+            throw new IllegalArgumentException("the session pool must be the placement's dense pool");
+        }
+    }
+
+    /** Everything on {@code pool}, weights from the file mapping (no {@code --numa}). */
+    public SessionOptions(int contextLength, int microBatch, KvCacheType keyType, KvCacheType valueType,
+                          WorkerPool pool, Precision precision) {
+        this(contextLength, microBatch, keyType, valueType, pool, precision, CpuPlacement.plain(pool));
+    }
+
+    /** With {@code placement}; its dense pool is the session pool. */
+    public SessionOptions(int contextLength, int microBatch, KvCacheType keyType, KvCacheType valueType,
+                          Precision precision, CpuPlacement placement) {
+        this(contextLength, microBatch, keyType, valueType, placement.densePool(), precision, placement);
+    }
+}

@@ -1,0 +1,150 @@
+package dev.ferry.moe.ops;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise and reduction operations of a transformer layer on float32 rows in native
+ * memory. Offsets and lengths are in floats. These follow ggml's CPU semantics where it
+ * matters for agreement with llama.cpp (RMSNorm sums squares in double, softmax subtracts the
+ * maximum and sums in double).
+ */
+public final class VectorOps {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private VectorOps() {
+    }
+
+    public static float get(MemorySegment s, long index) {
+        return s.getAtIndex(FLOAT, index);
+    }
+
+    public static void set(MemorySegment s, long index, float v) {
+        s.setAtIndex(FLOAT, index, v);
+    }
+
+    /** Dot product of {@code n} floats at {@code a[ao..]} and {@code b[bo..]}. */
+    public static float dot(MemorySegment a, long ao, MemorySegment b, long bo, long n) {
+        FloatVector acc = FloatVector.zero(F);
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, LE);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, (bo + i) * 4, LE);
+            acc = va.fma(vb, acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a.getAtIndex(FLOAT, ao + i) * b.getAtIndex(FLOAT, bo + i);
+        }
+        return sum;
+    }
+
+    /** {@code y[yo..] += alpha * x[xo..]} over {@code n} floats. */
+    public static void axpy(float alpha, MemorySegment x, long xo, MemorySegment y, long yo, long n) {
+        long i = 0;
+        long bound = F.loopBound(n);
+        FloatVector va = FloatVector.broadcast(F, alpha);
+        for (; i < bound; i += F.length()) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE);
+            FloatVector vy = FloatVector.fromMemorySegment(F, y, (yo + i) * 4, LE);
+            vx.fma(va, vy).intoMemorySegment(y, (yo + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(FLOAT, yo + i, y.getAtIndex(FLOAT, yo + i) + alpha * x.getAtIndex(FLOAT, xo + i));
+        }
+    }
+
+    /** {@code y[yo..] = x[xo..] * alpha}. */
+    public static void scale(MemorySegment x, long xo, float alpha, MemorySegment y, long yo, long n) {
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE).mul(alpha).intoMemorySegment(y, (yo + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(FLOAT, yo + i, x.getAtIndex(FLOAT, xo + i) * alpha);
+        }
+    }
+
+    /** {@code y[yo..] += x[xo..]}. */
+    public static void add(MemorySegment x, long xo, MemorySegment y, long yo, long n) {
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE);
+            FloatVector.fromMemorySegment(F, y, (yo + i) * 4, LE).add(vx).intoMemorySegment(y, (yo + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(FLOAT, yo + i, y.getAtIndex(FLOAT, yo + i) + x.getAtIndex(FLOAT, xo + i));
+        }
+    }
+
+    /**
+     * RMSNorm as ggml computes it: mean of squares accumulated in double, scale
+     * {@code 1/sqrt(mean + eps)} in float, then multiplied by the weight (a separate ggml op).
+     * In place is allowed ({@code out == x} with equal offsets).
+     */
+    public static void rmsNorm(MemorySegment x, long xo, MemorySegment weight, long wo, MemorySegment out, long oo,
+                               long n, float eps) {
+        double sum = 0;
+        for (long i = 0; i < n; i++) {
+            float v = x.getAtIndex(FLOAT, xo + i);
+            sum += (double) (v * v);
+        }
+        float mean = (float) (sum / n);
+        float scale = 1.0f / (float) Math.sqrt(mean + eps);
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE).mul(scale);
+            FloatVector vw = FloatVector.fromMemorySegment(F, weight, (wo + i) * 4, LE);
+            vx.mul(vw).intoMemorySegment(out, (oo + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            out.setAtIndex(FLOAT, oo + i, (x.getAtIndex(FLOAT, xo + i) * scale) * weight.getAtIndex(FLOAT, wo + i));
+        }
+    }
+
+    /**
+     * Softmax over {@code n} floats in place, subtracting the maximum first; the sum is
+     * accumulated in double like ggml's soft_max.
+     */
+    public static void softmax(MemorySegment x, long xo, long n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (long i = 0; i < n; i++) {
+            max = Math.max(max, x.getAtIndex(FLOAT, xo + i));
+        }
+        double sum = 0;
+        for (long i = 0; i < n; i++) {
+            float e = (float) Math.exp(x.getAtIndex(FLOAT, xo + i) - max);
+            x.setAtIndex(FLOAT, xo + i, e);
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (long i = 0; i < n; i++) {
+            x.setAtIndex(FLOAT, xo + i, x.getAtIndex(FLOAT, xo + i) * inv);
+        }
+    }
+
+    /** SwiGLU: {@code gate[i] = silu(gate[i]) * up[i]} with {@code silu(v) = v / (1 + e^-v)}. */
+    public static void swiglu(MemorySegment gate, long go, MemorySegment up, long uo, long n) {
+        for (long i = 0; i < n; i++) {
+            float g = gate.getAtIndex(FLOAT, go + i);
+            float silu = g / (1.0f + (float) Math.exp(-g));
+            gate.setAtIndex(FLOAT, go + i, silu * up.getAtIndex(FLOAT, uo + i));
+        }
+    }
+
+    /** Copies {@code n} floats. */
+    public static void copy(MemorySegment src, long so, MemorySegment dst, long dOff, long n) {
+        MemorySegment.copy(src, so * 4, dst, dOff * 4, n * 4);
+    }
+}

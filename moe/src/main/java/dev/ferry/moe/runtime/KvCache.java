@@ -1,0 +1,115 @@
+package dev.ferry.moe.runtime;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Keys and values of every layer for up to {@code contextLength} positions, in native memory
+ * owned by an arena. Rows are stored per position: {@code [layer][position][kvHeads * headSize]}.
+ * F16 rounding is round-to-nearest-even, as ggml's conversion does.
+ */
+public final class KvCache implements AutoCloseable {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private final Arena arena;
+    private final KvCacheType keyType;
+    private final KvCacheType valueType;
+    private final int layers;
+    private final int contextLength;
+    private final int keyWidth;
+    private final int valueWidth;
+    private final MemorySegment[] keys;
+    private final MemorySegment[] values;
+
+    public KvCache(int layers, int contextLength, int keyWidth, int valueWidth, KvCacheType keyType,
+                   KvCacheType valueType) {
+        this.arena = Arena.ofShared();
+        this.layers = layers;
+        this.contextLength = contextLength;
+        this.keyWidth = keyWidth;
+        this.valueWidth = valueWidth;
+        this.keyType = keyType;
+        this.valueType = valueType;
+        this.keys = new MemorySegment[layers];
+        this.values = new MemorySegment[layers];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = arena.allocate((long) contextLength * keyWidth * keyType.bytes(), 64);
+            values[l] = arena.allocate((long) contextLength * valueWidth * valueType.bytes(), 64);
+        }
+    }
+
+    /** Bytes a cache of this shape occupies. */
+    public static long bytesFor(int layers, int contextLength, int keyWidth, int valueWidth, KvCacheType keyType,
+                                KvCacheType valueType) {
+        return (long) layers * contextLength * ((long) keyWidth * keyType.bytes() + (long) valueWidth * valueType.bytes());
+    }
+
+    public int contextLength() {
+        return contextLength;
+    }
+
+    public long byteSize() {
+        return bytesFor(layers, contextLength, keyWidth, valueWidth, keyType, valueType);
+    }
+
+    /** Stores the key row and value row of one position. */
+    public void store(int layer, int position, MemorySegment key, long keyOffset, MemorySegment value, long valueOffset) {
+        checkPosition(position);
+        write(keys[layer], keyType, (long) position * keyWidth, key, keyOffset, keyWidth);
+        write(values[layer], valueType, (long) position * valueWidth, value, valueOffset, valueWidth);
+    }
+
+    /** Dot product of {@code q[qo..qo+n)} with the key of {@code position}, columns {@code [col, col+n)}. */
+    public float keyDot(int layer, int position, int col, MemorySegment q, long qo, int n) {
+        long base = (long) position * keyWidth + col;
+        MemorySegment k = keys[layer];
+        if (keyType == KvCacheType.F32) {
+            return dev.ferry.moe.ops.VectorOps.dot(k, base, q, qo, n);
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Float.float16ToFloat(k.getAtIndex(HALF, base + i)) * q.getAtIndex(FLOAT, qo + i);
+        }
+        return sum;
+    }
+
+    /** {@code out[oo..oo+n) += weight * value(position)[col..col+n)}. */
+    public void addWeightedValue(int layer, int position, int col, float weight, MemorySegment out, long oo, int n) {
+        long base = (long) position * valueWidth + col;
+        MemorySegment v = values[layer];
+        if (valueType == KvCacheType.F32) {
+            dev.ferry.moe.ops.VectorOps.axpy(weight, v, base, out, oo, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            out.setAtIndex(FLOAT, oo + i, out.getAtIndex(FLOAT, oo + i)
+                    + weight * Float.float16ToFloat(v.getAtIndex(HALF, base + i)));
+        }
+    }
+
+    private void checkPosition(int position) {
+        if (position < 0 || position >= contextLength) {
+            throw new IllegalStateException("position " + position + " is outside the context of "
+                    + contextLength + " tokens (raise -c)");
+        }
+    }
+
+    private static void write(MemorySegment dst, KvCacheType type, long dstIndex, MemorySegment src, long srcIndex,
+                              int n) {
+        if (type == KvCacheType.F32) {
+            MemorySegment.copy(src, srcIndex * 4, dst, dstIndex * 4, (long) n * 4);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            dst.setAtIndex(HALF, dstIndex + i, Float.floatToFloat16(src.getAtIndex(FLOAT, srcIndex + i)));
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.ferry.moe.arch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One case of a llama.cpp reference file ({@code llama-ref-v1}), teacher-forced the way
+ * {@code compare_logits.py} does it: the prompt followed by the first 15 greedy tokens, with the
+ * reference top-10 distribution for every position.
+ */
+record ReferenceCase(int[] ids, float[][][] top10) {
+
+    static Path fixture(String name) {
+        try {
+            return Path.of(ReferenceCase.class.getResource("/fixtures/models/" + name).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("missing fixture " + name, e);
+        }
+    }
+
+    static ReferenceCase load(String refFile, String caseName) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(fixture(refFile).toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        for (JsonNode c : root.get("cases")) {
+            if (!c.get("name").asText().equals(caseName)) {
+                continue;
+            }
+            List<Integer> ids = new ArrayList<>();
+            c.get("prompt_ids").forEach(n -> ids.add(n.asInt()));
+            JsonNode greedy = c.get("greedy_ids");
+            for (int i = 0; i < greedy.size() - 1; i++) {
+                ids.add(greedy.get(i).asInt());
+            }
+            List<JsonNode> dists = new ArrayList<>();
+            c.get("batch_top10").forEach(dists::add);
+            JsonNode gt = c.get("greedy_top10");
+            for (int i = 1; i < gt.size(); i++) {
+                dists.add(gt.get(i));
+            }
+            float[][][] top = new float[dists.size()][][];
+            for (int p = 0; p < top.length; p++) {
+                JsonNode d = dists.get(p);
+                top[p] = new float[d.size()][2];
+                for (int j = 0; j < d.size(); j++) {
+                    top[p][j][0] = d.get(j).get(0).asInt();
+                    top[p][j][1] = (float) d.get(j).get(1).asDouble();
+                }
+            }
+            return new ReferenceCase(ids.stream().mapToInt(Integer::intValue).toArray(), top);
+        }
+        throw new IllegalArgumentException("no case " + caseName + " in " + refFile);
+    }
+}

@@ -1,0 +1,79 @@
+package dev.ferry.test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code ferry logits} writes ferry-logits-v1 JSON that agrees with llama.cpp's reference under
+ * the rules of {@code compare_logits.py} (the script itself is run when python3 exists).
+ */
+class LogitsCommandEndToEndTest {
+
+    private static List<Integer> teacherForcedIds(JsonNode ref, String caseName) {
+        for (JsonNode c : ref.get("cases")) {
+            if (c.get("name").asText().equals(caseName)) {
+                List<Integer> ids = new ArrayList<>();
+                c.get("prompt_ids").forEach(n -> ids.add(n.asInt()));
+                JsonNode g = c.get("greedy_ids");
+                for (int i = 0; i < g.size() - 1; i++) {
+                    ids.add(g.get(i).asInt());
+                }
+                return ids;
+            }
+        }
+        throw new IllegalArgumentException(caseName);
+    }
+
+    @ParameterizedTest(name = "{0} {1} --precision {3} passes compare_logits --mode {4}")
+    @CsvSource({
+        "tiny-qwen3moe-F32.gguf, ids, tiny-qwen3moe-F32.gguf.ref.json, exact, exact",
+        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M-deqF32.gguf.ref.json, exact, exact",
+        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M.gguf.ref.json, quantized, quant",
+        "tiny-qwen3-Q8_0.gguf, ids, tiny-qwen3-Q8_0.gguf.ref.json, quantized, quant",
+    })
+    void logitsJsonAgreesWithLlamaCpp(String model, String caseName, String ref, String precision, String mode,
+                                      @TempDir Path dir) throws Exception {
+        JsonNode refJson = new ObjectMapper().readTree(CliRunner.fixture("models/" + ref).toFile());
+        List<Integer> ids = teacherForcedIds(refJson, caseName);
+        Path out = dir.resolve("ours.json");
+        CliRunner.Outcome o = CliRunner.run("logits", "-m", CliRunner.fixture("models/" + model).toString(),
+                "--prompt-ids", ids.stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--top-k", "20", "--json", "-o", out.toString(), "-c", "256", "-ctk", "f32", "-ctv", "f32",
+                "--precision", precision);
+        assertEquals(0, o.exitCode(), o.err());
+        JsonNode ours = new ObjectMapper().readTree(out.toFile());
+        assertEquals("ferry-logits-v1", ours.get("format").asText());
+        assertEquals(ids.size(), ours.get("top_k").size());
+        assertEquals(refJson.get("n_vocab").asInt(), ours.get("last_logits").size());
+        assertEquals(20, ours.get("top_k").get(0).size());
+        if (PythonScript.available()) {
+            PythonScript.Result r = PythonScript.run(CliRunner.fixture("tools/compare_logits.py"),
+                    CliRunner.fixture("models/" + ref).toString(), caseName, out.toString(), "--mode", mode);
+            assertEquals(0, r.exitCode(), r.output());
+            assertTrue(r.output().contains("PASS"), r.output());
+        }
+    }
+
+    @Test
+    void aTruncatedModelIsReportedInOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("truncated.gguf");
+        byte[] full = Files.readAllBytes(CliRunner.fixture("models/tiny-qwen3-Q8_0.gguf"));
+        Files.write(bad, java.util.Arrays.copyOf(full, 5000));
+        CliRunner.Outcome o = CliRunner.run("logits", "-m", bad.toString(), "--prompt-ids", "1,2,3");
+        assertEquals(1, o.exitCode());
+        assertTrue(o.err().contains("truncated.gguf"), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+    }
+}
