@@ -7,6 +7,8 @@ import dev.ferry.loader.TensorInfo;
 import dev.ferry.moe.kernel.Precision;
 import dev.ferry.moe.model.InferenceSession;
 import dev.ferry.moe.runtime.InferenceEngine;
+import dev.ferry.moe.placement.HostContext;
+import dev.ferry.moe.placement.PlacementOptions;
 import dev.ferry.moe.runtime.KvCacheType;
 import dev.ferry.moe.runtime.LoadedModel;
 import java.lang.foreign.Arena;
@@ -39,8 +41,28 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, split = ",", defaultValue = "128", description = "Generation lengths (default: ${DEFAULT-VALUE}); 0 skips.")
     int[] gens;
 
-    @Option(names = {"-t", "--threads"}, split = ",", description = "Thread counts (default: the available processors).")
+    @Option(names = {"-t", "--threads"}, split = ",",
+            description = "Thread counts (default: one per physical core the process may use).")
     int[] threads;
+
+    @Option(names = "--numa", paramLabel = "POLICY",
+            description = "Place expert weights and workers per NUMA node: distribute, isolate, numactl, mirror, shard (default: none).")
+    String numa;
+
+    @Option(names = "--cpu-use-hyperthreading", description = "Also run workers on SMT siblings (default: physical cores only).")
+    boolean useHyperthreading;
+
+    @Option(names = "--cpu-mask", paramLabel = "HEX", description = "CPUs to run workers on, as a hex mask; adds to --cpu-range.")
+    String cpuMask;
+
+    @Option(names = "--cpu-range", paramLabel = "LO-HI", description = "CPUs to run workers on, an inclusive range; adds to --cpu-mask.")
+    String cpuRange;
+
+    @Option(names = "--no-mmap", description = "Copy the expert weights into (placed) anonymous buffers instead of reading the file mapping.")
+    boolean noMmap;
+
+    @Option(names = "--mlock", description = "Lock the weights in RAM (mlock).")
+    boolean mlock;
 
     @Option(names = {"-r", "--repetitions"}, defaultValue = "5", description = "Runs per test (default: ${DEFAULT-VALUE}).")
     int repetitions;
@@ -89,7 +111,15 @@ public final class BenchCommand implements Callable<Integer> {
         if (!format.equals("md") && !format.equals("json")) {
             throw new IllegalArgumentException("-o: '" + format + "' is not one of md, json");
         }
-        int[] threadCounts = threads != null ? threads : new int[] {Runtime.getRuntime().availableProcessors()};
+        List<PlacementOptions> placements = new ArrayList<>();
+        if (threads == null) {
+            placements.add(PlacementOptions.parse(numa, null, useHyperthreading, cpuMask, cpuRange, noMmap, mlock));
+        } else {
+            for (int t : threads) {
+                placements.add(PlacementOptions.parse(numa, t, useHyperthreading, cpuMask, cpuRange, noMmap, mlock));
+            }
+        }
+        HostContext host = HostContext.system();
         List<Result> results = new ArrayList<>();
         try (LoadedModel loaded = LoadedModel.open(model)) {
             String name = loaded.config().architecture() + " " + loaded.config().layerCount() + "L "
@@ -107,13 +137,15 @@ public final class BenchCommand implements Callable<Integer> {
             for (int g : gens) {
                 maxTokens = Math.max(maxTokens, g);
             }
-            for (int t : threadCounts) {
-                try (InferenceEngine engine = new InferenceEngine(t, Math.max(maxTokens, 1), microBatch,
+            for (PlacementOptions placement : placements) {
+                try (InferenceEngine engine = new InferenceEngine(placement, host, Math.max(maxTokens, 1), microBatch,
                         KvCacheType.parse("--cache-type-k", cacheTypeK), KvCacheType.parse("--cache-type-v", cacheTypeV),
-                        Precision.QUANTIZED)) {
+                        Precision.QUANTIZED, System.err)) {
+                    int t = engine.threads();
+                    String backend = numa == null ? "CPU" : "CPU numa-" + placement.numa().orElseThrow().flagValue();
                     for (int p : prompts) {
                         if (p > 0) {
-                            results.add(new Result(name, size, params, "CPU", t, "pp" + p, p, measure(loaded, engine, p, false)));
+                            results.add(new Result(name, size, params, backend, t, "pp" + p, p, measure(loaded, engine, p, false)));
                             if (format.equals("md")) {
                                 System.err.println("ferry bench: pp" + p + " t=" + t + " done");
                             }
@@ -121,7 +153,7 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     for (int g : gens) {
                         if (g > 0) {
-                            results.add(new Result(name, size, params, "CPU", t, "tg" + g, g, measure(loaded, engine, g, true)));
+                            results.add(new Result(name, size, params, backend, t, "tg" + g, g, measure(loaded, engine, g, true)));
                         }
                     }
                 }

@@ -3,7 +3,7 @@ package dev.ferry.cli;
 import dev.ferry.cuda.DeviceChoice;
 import dev.ferry.cuda.DeviceOptions;
 import dev.ferry.cuda.DeviceUnavailableException;
-import dev.ferry.cuda.pcie.HostPlacement;
+import dev.ferry.cuda.pcie.NumaHostPlacement;
 import dev.ferry.cuda.pcie.Pcie;
 import dev.ferry.cuda.pcie.PcieOptions;
 import dev.ferry.cuda.pcie.PcieReport;
@@ -90,7 +90,7 @@ public final class PcieCommand implements Callable<Integer> {
                 link = link.withPageableGBps(simPageableGbps);
             }
             PcieReport report = Pcie.measure(DeviceChoice.parse(device), DeviceOptions.defaults().withSimulatedLink(link),
-                    HostPlacement.unplaced(), options);
+                    NumaHostPlacement.system(), options);
             out.print(json ? report.toJson() : report.toMarkdown());
             out.flush();
             return 0;

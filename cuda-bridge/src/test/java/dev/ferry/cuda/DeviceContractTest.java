@@ -2,8 +2,8 @@ package dev.ferry.cuda;
 
 import dev.ferry.cuda.selftest.DeviceContract;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
@@ -18,11 +18,6 @@ abstract class DeviceContractTest {
     /** Opens the device under test (may abort the class with an assumption). */
     protected abstract Device openDevice();
 
-    @BeforeAll
-    void open() {
-        device = openDevice();
-    }
-
     @AfterAll
     void close() {
         if (device != null) {
@@ -30,8 +25,18 @@ abstract class DeviceContractTest {
         }
     }
 
+    /** Reports a missing device as one skipped test with its reason (surefire does not count an aborted factory). */
+    @Test
+    void deviceOpensAndDescribesItself() {
+        try (Device d = openDevice()) {
+            org.junit.jupiter.api.Assertions.assertFalse(d.info().description().isBlank());
+        }
+    }
+
+    /** Opens the device here rather than in a @BeforeAll so that "no GPU" shows as a skipped test with its reason. */
     @TestFactory
     Stream<DynamicTest> contract() {
+        device = openDevice();
         return DeviceContract.checks().stream()
                 .map(check -> DynamicTest.dynamicTest(check.name(), () -> check.body().accept(device)));
     }

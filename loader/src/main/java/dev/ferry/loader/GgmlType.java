@@ -75,6 +75,16 @@ public enum GgmlType {
         return id >= 0 && id < BY_ID.length ? Optional.ofNullable(BY_ID[(int) id]) : Optional.empty();
     }
 
+    /** The type with this name, ignoring case ("q8_0", "Q4_K", "bf16"), if llama.cpp defines one. */
+    public static Optional<GgmlType> byName(String name) {
+        for (GgmlType t : values()) {
+            if (t.name().equalsIgnoreCase(name)) {
+                return Optional.of(t);
+            }
+        }
+        return Optional.empty();
+    }
+
     public int id() {
         return id;
     }
@@ -95,6 +105,11 @@ public enum GgmlType {
      */
     public boolean isRemoved() {
         return blockSize == 0;
+    }
+
+    /** True for block-quantized types (more than one value per block). */
+    public boolean isQuantized() {
+        return blockSize > 1;
     }
 
     /** Bytes of a row of {@code n} values, or -1 when {@code n} is not a whole number of blocks. */

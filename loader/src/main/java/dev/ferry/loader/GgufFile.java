@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -77,6 +78,8 @@ public final class GgufFile implements AutoCloseable {
             }
         } catch (NoSuchFileException e) {
             throw new UncheckedIOException(path + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new UncheckedIOException(path + ": permission denied", e);
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": cannot read: " + e.getMessage(), e);
         }

@@ -13,6 +13,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -78,12 +79,24 @@ public final class GgufWriter implements AutoCloseable {
 
     /** Writes {@code source}'s metadata and tensors to {@code target} with the same layout. */
     public static void copy(GgufFile source, Path target) {
+        if (sameFile(source.path(), target)) {
+            // Truncating the file under its own mapping would crash the reader with SIGBUS.
+            throw new IllegalArgumentException("cannot copy " + source.path() + " onto itself");
+        }
         Builder b = builder().version(source.version()).metadata(source.metadata());
         source.tensors().forEach(b::tensor);
         try (GgufWriter w = b.create(target)) {
             for (TensorInfo t : source.tensors()) {
                 w.write(t.name(), source.data(t));
             }
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
         }
     }
 

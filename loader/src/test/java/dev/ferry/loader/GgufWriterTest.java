@@ -127,6 +127,16 @@ class GgufWriterTest {
     }
 
     @Test
+    void aFileIsNotCopiedOntoItself() throws IOException {
+        Path copy = dir.resolve("self.gguf");
+        Files.copy(Fixtures.model("tiny-qwen3-Q8_0.gguf"), copy);
+        try (GgufFile f = GgufFile.open(copy)) {
+            assertThrows(IllegalArgumentException.class, () -> GgufWriter.copy(f, copy));
+        }
+        assertEquals(-1L, Files.mismatch(Fixtures.model("tiny-qwen3-Q8_0.gguf"), copy));
+    }
+
+    @Test
     void explicitOffsetsMustBeAlignedAndDisjoint() {
         TensorInfo a = TensorInfo.of("a", GgmlType.F32, new long[] {16}, 0);
         TensorInfo b = TensorInfo.of("b", GgmlType.F32, new long[] {8}, 32);

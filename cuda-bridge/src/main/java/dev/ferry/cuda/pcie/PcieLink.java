@@ -64,6 +64,7 @@ public record PcieLink(String busId, double currentGts, int currentWidth, double
     public String describe() {
         return String.format(Locale.ROOT, "PCIe Gen%d x%d (%.1f GT/s; max Gen%d x%d) at %s, %.2f GB/s per direction in theory",
                 currentGeneration(), currentWidth, currentGts, maxGeneration(), maxWidth, busId, theoreticalGBps())
+                + (numaNode.isPresent() ? ", attached to NUMA node " + numaNode.getAsInt() : "")
                 + (currentGeneration() < maxGeneration() || currentWidth < maxWidth
                 ? " (running below its maximum: idle GPUs drop the link speed; it rises under load)" : "");
     }

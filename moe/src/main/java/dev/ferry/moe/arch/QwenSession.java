@@ -50,7 +50,8 @@ final class QwenSession implements InferenceSession {
     private int position;
 
     QwenSession(QwenModel model, SessionOptions options) {
-        this.model = model;
+        // With placed copies of the dense tensors (--no-mmap, --numa shard/mirror) this session reads those.
+        this.model = options.placement().dense().map(d -> model.withCopies(d::data)).orElse(model);
         this.c = model.config();
         this.pool = options.pool();
         this.microBatch = options.microBatch();
@@ -74,7 +75,8 @@ final class QwenSession implements InferenceSession {
         this.ffnGate = c.isMixtureOfExperts() ? null : floats(ub * ff);
         this.ffnUp = c.isMixtureOfExperts() ? null : floats(ub * ff);
         this.scores = floats((long) pool.size() * contextLength);
-        this.moe = c.isMixtureOfExperts() ? new MoeBlock(c, microBatch, matmul, arena) : null;
+        this.moe = c.isMixtureOfExperts()
+                ? new MoeBlock(c, microBatch, matmul, arena, options.placement(), maxCols, options.precision()) : null;
     }
 
     private MemorySegment floats(long n) {
@@ -150,7 +152,7 @@ final class QwenSession implements InferenceSession {
                 VectorOps.rmsNorm(x, t * embd, layer.ffnNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
             }
             if (layer.isMixtureOfExperts()) {
-                moe.forward(layer, xb, n, xb);
+                moe.forward(l, layer, xb, n, xb);
                 addRows(xb, n);
             } else {
                 denseFeedForward(layer, n);
@@ -249,6 +251,9 @@ final class QwenSession implements InferenceSession {
 
     @Override
     public void close() {
+        if (moe != null) {
+            moe.close();
+        }
         matmul.close();
         cache.close();
         arena.close();

@@ -63,7 +63,7 @@ final class ActivationQuantizer {
             float id = amax != 0 ? 127f / amax : 0f;
             float dh = Float.float16ToFloat(Float.floatToFloat16(d));
             for (int j = 0; j < 32; j++) {
-                float q = (float) Math.rint(x.get(FLOAT, src + 4 * (b + j)) * id);
+                int q = (int) Math.rint(x.get(FLOAT, src + 4 * (b + j)) * id);
                 out.setAtIndex(FLOAT, dst + b + j, dh * q);
             }
         }
@@ -94,7 +94,7 @@ final class ActivationQuantizer {
             float iscale = -127f / max;
             float d = 1 / iscale;
             for (int j = 0; j < 256; j++) {
-                float q = Math.min(127f, (float) Math.rint(iscale * x.get(FLOAT, src + 4 * (b + j))));
+                int q = Math.min(127, (int) Math.rint(iscale * x.get(FLOAT, src + 4 * (b + j))));
                 out.setAtIndex(FLOAT, dst + b + j, d * q);
             }
         }

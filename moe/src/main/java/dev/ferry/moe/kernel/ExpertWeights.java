@@ -16,19 +16,22 @@ public record ExpertWeights(GgmlType type, MemorySegment data, int experts, long
         if (experts < 1) {
             throw new IllegalArgumentException("expert tensor needs at least one expert, got " + experts);
         }
-        // Validates type, shape and per-expert size through WeightMatrix's checks.
+        if (!Kernels.isSupported(type)) {
+            throw new IllegalArgumentException("ggml type " + type + " is not supported by the CPU kernels (supported: "
+                    + Kernels.SUPPORTED + ")");
+        }
+        if (rows < 1 || cols < 1) {
+            throw new IllegalArgumentException("expert tensor needs rows >= 1 and cols >= 1, got " + rows + " x " + cols);
+        }
         long rowBytes = type.rowBytes(cols);
-        if (rowBytes < 0 || rows < 1) {
-            new WeightMatrix(type, MemorySegment.NULL, rows, cols);
+        if (rowBytes < 0) {
+            throw new IllegalArgumentException(type + " rows hold whole blocks of " + type.blockSize()
+                    + " values, but cols = " + cols);
         }
         long expertBytes = Math.multiplyExact(rowBytes, rows);
         if (data.byteSize() != Math.multiplyExact(expertBytes, (long) experts)) {
             throw new IllegalArgumentException(type + " expert tensor " + experts + " x " + rows + " x " + cols
                     + " needs " + expertBytes * experts + " bytes, data has " + data.byteSize());
-        }
-        if (!Kernels.isSupported(type)) {
-            throw new IllegalArgumentException("ggml type " + type + " is not supported by the CPU kernels (supported: "
-                    + Kernels.SUPPORTED + ")");
         }
     }
 

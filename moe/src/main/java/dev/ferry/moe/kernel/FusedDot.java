@@ -124,24 +124,32 @@ final class FusedDot {
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
             long sc = scaleWord(w, o + 4);
             int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
+            // scalar work (scales, minimum terms, their memory reads) is done before the vector
+            // code and the sub-block pairs are unrolled by hand so every scale is a constant shift
             float blockMins = 0;
-            for (int p = 0; p < 4; p++) {
-                FloatVector lo = FloatVector.zero(F);
-                FloatVector hi = lo;
-                long ap = ab + 256L * p;
-                for (int j = 0; j < 32; j += L) {
-                    IntVector q = load(w, o + 16 + 32L * p + j);
-                    lo = toFloat(q.and(0x0F)).fma(x(a, ap + 4L * j), lo);
-                    hi = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ap + 128 + 4L * j), hi);
-                }
-                acc = lo.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p + 1)), acc);
-                blockMins += kMin(sc, sc8, 2 * p) * sums.get(FLOAT, sb + 8L * p)
-                        + kMin(sc, sc8, 2 * p + 1) * sums.get(FLOAT, sb + 8L * p + 4);
+            for (int j = 0; j < 8; j++) {
+                blockMins += kMin(sc, sc8, j) * sums.get(FLOAT, sb + 4L * j);
             }
             mins += dmin * blockMins;
+            acc = q4Pair(w, o + 16, a, ab, d * kScale(sc, sc8, 0), d * kScale(sc, sc8, 1), acc);
+            acc = q4Pair(w, o + 48, a, ab + 256, d * kScale(sc, sc8, 2), d * kScale(sc, sc8, 3), acc);
+            acc = q4Pair(w, o + 80, a, ab + 512, d * kScale(sc, sc8, 4), d * kScale(sc, sc8, 5), acc);
+            acc = q4Pair(w, o + 112, a, ab + 768, d * kScale(sc, sc8, 6), d * kScale(sc, sc8, 7), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
+    }
+
+    /** 32 packed bytes at {@code q}: low nibbles times activations at ap, high nibbles at ap+128. */
+    private static FloatVector q4Pair(MemorySegment w, long q, MemorySegment a, long ap, float dLo, float dHi,
+                                      FloatVector acc) {
+        FloatVector lo = FloatVector.zero(F);
+        FloatVector hi = lo;
+        for (int j = 0; j < 32; j += L) {
+            IntVector v = load(w, q + j);
+            lo = toFloat(v.and(0x0F)).fma(x(a, ap + 4L * j), lo);
+            hi = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ap + 128 + 4L * j), hi);
+        }
+        return hi.fma(FloatVector.broadcast(F, dHi), lo.fma(FloatVector.broadcast(F, dLo), acc));
     }
 
     private static float dotQ5K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
@@ -156,7 +164,12 @@ final class FusedDot {
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
             long sc = scaleWord(w, o + 4);
             int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
+            // scalar memory reads stay out of the vector code: a bounds check there can make
+            // C2 keep (box) the live vectors for its deoptimisation path
             float blockMins = 0;
+            for (int j = 0; j < 8; j++) {
+                blockMins += kMin(sc, sc8, j) * sums.get(FLOAT, sb + 4L * j);
+            }
             for (int p = 0; p < 4; p++) {
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = lo;
@@ -171,8 +184,6 @@ final class FusedDot {
                 }
                 acc = lo.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p)), acc);
                 acc = hi.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p + 1)), acc);
-                blockMins += kMin(sc, sc8, 2 * p) * sums.get(FLOAT, sb + 8L * p)
-                        + kMin(sc, sc8, 2 * p + 1) * sums.get(FLOAT, sb + 8L * p + 4);
             }
             mins += dmin * blockMins;
         }
@@ -180,20 +191,30 @@ final class FusedDot {
     }
 
     private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0) {
-        // Each vector of L <= 16 lanes lies inside one 16-value scale group, so the scale is
-        // folded into the widened quants; constant loop bounds let the JIT unroll fully.
-        FloatVector acc = FloatVector.zero(F);
+        // Each vector of L <= 16 lanes lies inside one 16-value scale group, so the group's scale
+        // is folded into the widened quants; scales are read before the vector loop.
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = acc1;
+        FloatVector acc3 = acc1;
+        FloatVector acc4 = acc1;
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 210;
             long ab = a0 + b * 1024;
             float d = Float.float16ToFloat(w.get(SHORT, o + 208));
-            for (int n = 0; n < 2; n++) {
-                long ql = o + 64L * n;
-                long qh = o + 128 + 32L * n;
-                long sc = o + 192 + 8L * n;
-                long an = ab + 512L * n;
-                for (int j = 0; j < 32; j += L) {
-                    int c = j >> 4;
+            long scales0 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 192);
+            long scales1 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 200);
+            for (int g = 0; g < 4; g++) {
+                int n = g >> 1;
+                int c = g & 1;
+                long sc = n == 0 ? scales0 : scales1;
+                FloatVector k1 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c)));
+                FloatVector k2 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 16)));
+                FloatVector k3 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 32)));
+                FloatVector k4 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 48)));
+                long ql = o + 64L * n + 16L * c;
+                long qh = o + 128 + 32L * n + 16L * c;
+                long an = ab + 512L * n + 64L * c;
+                for (int j = 0; j < 16; j += L) {
                     IntVector qa = load(w, ql + j);
                     IntVector qb = load(w, ql + 32 + j);
                     IntVector h = load(w, qh + j);
@@ -203,14 +224,14 @@ final class FusedDot {
                     IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4)
                             .or(h.lanewise(VectorOperators.LSHR, 2).and(48)).sub(32);
                     long aj = an + 4L * j;
-                    acc = toFloat(q1).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c)).fma(x(a, aj), acc);
-                    acc = toFloat(q2).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2)).fma(x(a, aj + 128), acc);
-                    acc = toFloat(q3).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4)).fma(x(a, aj + 256), acc);
-                    acc = toFloat(q4).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6)).fma(x(a, aj + 384), acc);
+                    acc1 = toFloat(q1).mul(k1).fma(x(a, aj), acc1);
+                    acc2 = toFloat(q2).mul(k2).fma(x(a, aj + 128), acc2);
+                    acc3 = toFloat(q3).mul(k3).fma(x(a, aj + 256), acc3);
+                    acc4 = toFloat(q4).mul(k4).fma(x(a, aj + 384), acc4);
                 }
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc1.add(acc2).add(acc3.add(acc4)).reduceLanes(VectorOperators.ADD);
     }
 
     /** The first 8 of the 12 K-quant scale bytes as one little-endian long. */

@@ -5,6 +5,7 @@ import dev.ferry.loader.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -20,6 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * multiplied with every token of the current token tile (sized to stay in L2), so each weight
  * block is read from memory once per tile. One token (decode) uses fused decode-and-dot kernels
  * where they exist.
+ *
+ * <p>Weights, activations and outputs must be readable from the pool's threads (memory from a
+ * shared or global arena, or a mapped file), not from a confined arena.
  */
 public final class MatMul implements AutoCloseable {
 
@@ -41,7 +45,6 @@ public final class MatMul implements AutoCloseable {
     private final MemorySegment sums;
     private final MemorySegment[] decoded;
     private final float[][] partial;
-    private final int maxTile;
     private final int[] identity;
     private final AtomicInteger nextItem = new AtomicInteger();
     private final WorkerPool.Task roundTask = this::roundSlice;
@@ -95,10 +98,9 @@ public final class MatMul implements AutoCloseable {
         int workers = pool.size();
         this.decoded = new MemorySegment[workers];
         this.partial = new float[workers][];
-        this.maxTile = (int) Math.max(1, Math.min(maxTokens, TILE_BYTES / (4 * Math.min(maxCols, CHUNK * 4L))));
         for (int i = 0; i < workers; i++) {
             decoded[i] = arena.allocate(4L * ROW_GROUP * CHUNK, 64);
-            partial[i] = new float[ROW_GROUP * Math.max(maxTile, maxTokens)];
+            partial[i] = new float[ROW_GROUP * maxTokens];
         }
         this.identity = new int[maxTokens];
         for (int i = 0; i < maxTokens; i++) {
@@ -126,7 +128,7 @@ public final class MatMul implements AutoCloseable {
         for (long r = 0; r < w.rows(); r += chunkRows) {
             addItem(0, r, Math.min(w.rows(), r + chunkRows), 0, tokens);
         }
-        compute(tokens);
+        compute();
     }
 
     /**
@@ -166,7 +168,7 @@ public final class MatMul implements AutoCloseable {
                         batch.tokenCount(i));
             }
         }
-        compute(tokens);
+        compute();
     }
 
     private void checkCommon(GgmlType t, long rows, long c, MemorySegment xs, long xStr, int tokens, MemorySegment ys,
@@ -207,7 +209,11 @@ public final class MatMul implements AutoCloseable {
         xStride = xStr;
         cols = c;
         roundTokens = tokens;
-        pool.run(roundTask);
+        if (tokens == 1) {
+            roundSlice(0, 1); // a few microseconds: not worth waking the workers twice
+        } else {
+            pool.run(roundTask);
+        }
     }
 
     private void roundSlice(int worker, int workers) {
@@ -237,7 +243,7 @@ public final class MatMul implements AutoCloseable {
         outStride = os;
         tokenIndex = tokIdx;
         outputRow = rowIdx;
-        tile = (int) Math.max(1, Math.min(maxTile, TILE_BYTES / (4 * c)));
+        tile = (int) Math.max(1, Math.min(maxTokens, TILE_BYTES / (4 * c)));
     }
 
     /** Rows per work item: about four items per worker overall, a multiple of the row group. */
@@ -267,7 +273,7 @@ public final class MatMul implements AutoCloseable {
         items++;
     }
 
-    private void compute(int tokens) {
+    private void compute() {
         nextItem.set(0);
         pool.run(computeTask);
     }
@@ -305,7 +311,7 @@ public final class MatMul implements AutoCloseable {
             }
             return;
         }
-        java.util.Arrays.fill(part, 0, ROW_GROUP * nt, 0f);
+        Arrays.fill(part, 0, ROW_GROUP * nt, 0f);
         long colBytes = cols * 4;
         for (long c0 = 0; c0 < cols; c0 += CHUNK) {
             long n = Math.min(CHUNK, cols - c0);

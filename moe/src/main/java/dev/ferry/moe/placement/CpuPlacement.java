@@ -14,20 +14,22 @@ import java.util.Optional;
  *
  * @param nodePools one pinned pool per node in use; empty: experts run on {@code densePool}
  * @param experts the placed expert copies; empty: experts are read from the file mapping
+ * @param dense copies of the other tensors on {@code denseNode}; empty: read from the file mapping
  */
 public record CpuPlacement(WorkerPool densePool, int denseNode, Optional<WorkerPools> nodePools, Optional<PlacedExperts> experts,
-                           NodeWorkCounters counters) {
+                           Optional<DenseCopies> dense, NodeWorkCounters counters) {
 
     public CpuPlacement {
         Objects.requireNonNull(densePool, "densePool");
         Objects.requireNonNull(nodePools, "nodePools");
         Objects.requireNonNull(experts, "experts");
+        Objects.requireNonNull(dense, "dense");
         Objects.requireNonNull(counters, "counters");
     }
 
     /** No placement: one pool for everything, weights from the file mapping. */
     public static CpuPlacement plain(WorkerPool pool) {
-        return new CpuPlacement(pool, 0, Optional.empty(), Optional.empty(), new NodeWorkCounters(List.of(0)));
+        return new CpuPlacement(pool, 0, Optional.empty(), Optional.empty(), Optional.empty(), new NodeWorkCounters(List.of(0)));
     }
 
     /** The pool that computes the experts {@code node} holds. */

@@ -31,8 +31,8 @@ import java.util.regex.Pattern;
  * Plans and materialises the routed experts of a GGUF model under a {@code --numa} policy.
  * Every expert {@code E} of layer {@code L} is one plan item per projection, the three sharing
  * the expert group {@code blk.L.expert.E} so they stay on one node under {@code shard}; every
- * other tensor is a shared item (it stays in the file mapping; it is in the plan so the bytes
- * per node show where everything would go). Materialising copies each expert's bytes from the
+ * other tensor is a shared item (in the plan so the bytes per node show where everything would
+ * go; {@link DenseCopies} copies them, when asked, onto the node that computes with them). Materialising copies each expert's bytes from the
  * mapping into {@link PlacedBuffer}s: one buffer per tensor and distinct placement, holding the
  * experts of that placement in ascending order.
  */
@@ -92,12 +92,18 @@ public final class ExpertPlacement {
         return NumaPlanner.plan(policy, host.topology(), host.process(), nodes, planItems(file));
     }
 
-    /**
-     * Copies the experts into buffers per {@code plan}. {@code progress} gets a progress line when
-     * the copies are large.
-     */
+    /** {@link #materialise(GgufFile, NumaPlan, HostContext, BufferOptions, PrintStream, String)} labelled {@code --numa POLICY}. */
     public static PlacedExperts materialise(GgufFile file, NumaPlan plan, HostContext host, BufferOptions options,
                                             PrintStream progress) {
+        return materialise(file, plan, host, options, progress, "--numa " + plan.policy().flagValue());
+    }
+
+    /**
+     * Copies the experts into buffers per {@code plan}. {@code progress} gets a progress line when
+     * the copies are large; {@code label} names the choice in reports (e.g. {@code --no-mmap}).
+     */
+    public static PlacedExperts materialise(GgufFile file, NumaPlan plan, HostContext host, BufferOptions options,
+                                            PrintStream progress, String label) {
         Map<String, NumaPlan.ItemPlan> byName = new HashMap<>();
         for (NumaPlan.ItemPlan ip : plan.items()) {
             byName.put(ip.item().name(), ip);
@@ -119,9 +125,7 @@ public final class ExpertPlacement {
             }
             bar.done();
             List<String> notes = new ArrayList<>(plan.notes());
-            long shared = plan.items().stream().filter(i -> i.item().expertGroup().isEmpty()).mapToLong(i -> i.item().bytes()).sum();
-            notes.add("the " + ByteSizes.format(shared) + " of non-expert tensors are read from the file mapping");
-            return new PlacedExperts(plan, arena, placed, notes);
+            return new PlacedExperts(plan, arena, placed, notes, label);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

@@ -15,6 +15,9 @@ public final class NodeWorkCounters {
     private final AtomicLongArray pairs;
     private final AtomicLongArray rows;
     private final AtomicLongArray remotePairs;
+    private volatile AtomicLongArray expertPairs = new AtomicLongArray(0);
+    private volatile int layers;
+    private volatile int experts;
 
     public NodeWorkCounters(List<Integer> nodes) {
         this.nodes = List.copyOf(nodes);
@@ -34,6 +37,28 @@ public final class NodeWorkCounters {
         if (!localCopy) {
             remotePairs.addAndGet(nodeIndex, pairCount);
         }
+    }
+
+    /** Sizes the per-expert counts for a model of {@code layerCount} layers and {@code expertCount} experts (resets them when the shape changes). */
+    public synchronized void shape(int layerCount, int expertCount) {
+        if (layerCount != layers || expertCount != experts) {
+            expertPairs = new AtomicLongArray(Math.multiplyExact(Math.multiplyExact(nodes.size(), layerCount), expertCount));
+            layers = layerCount;
+            experts = expertCount;
+        }
+    }
+
+    /** Records that the node at {@code nodeIndex} computed {@code count} tokens of {@code expert} in {@code layer}. */
+    public void recordExpert(int nodeIndex, int layer, int expert, long count) {
+        expertPairs.addAndGet((nodeIndex * layers + layer) * experts + expert, count);
+    }
+
+    /** Tokens of {@code expert} in {@code layer} computed on {@code node}. */
+    public long expertPairs(int node, int layer, int expert) {
+        if (layer < 0 || layer >= layers || expert < 0 || expert >= experts) {
+            throw new IndexOutOfBoundsException("layer " + layer + " expert " + expert + " outside " + layers + " x " + experts);
+        }
+        return expertPairs.get((index(node) * layers + layer) * experts + expert);
     }
 
     public long pairs(int node) {
@@ -62,6 +87,10 @@ public final class NodeWorkCounters {
             pairs.set(i, 0);
             rows.set(i, 0);
             remotePairs.set(i, 0);
+        }
+        AtomicLongArray perExpert = expertPairs;
+        for (int i = 0; i < perExpert.length(); i++) {
+            perExpert.set(i, 0);
         }
     }
 

@@ -58,8 +58,10 @@ public final class PlacedExperts implements AutoCloseable {
     private final HostArena arena;
     private final Map<Integer, Layer> layers;
     private final List<String> notes;
+    private final String label;
 
-    PlacedExperts(NumaPlan plan, HostArena arena, Map<Integer, Layer> layers, List<String> notes) {
+    PlacedExperts(NumaPlan plan, HostArena arena, Map<Integer, Layer> layers, List<String> notes, String label) {
+        this.label = label;
         this.plan = plan;
         this.arena = arena;
         this.layers = Collections.unmodifiableMap(new TreeMap<>(layers));
@@ -131,6 +133,18 @@ public final class PlacedExperts implements AutoCloseable {
         return plan.bytesPerNode();
     }
 
+    /** Bytes of expert copies per node as planned (the plan's shared items excluded: they stay mapped). */
+    public Map<Integer, Long> expertBytesPerNode() {
+        Map<Integer, Long> out = new TreeMap<>();
+        plan.nodes().forEach(n -> out.put(n, 0L));
+        for (NumaPlan.ItemPlan ip : plan.items()) {
+            if (ip.item().expertGroup().isPresent()) {
+                ip.copies().forEach(c -> c.bytesPerNode().forEach((n, b) -> out.merge(n, b, Long::sum)));
+            }
+        }
+        return out;
+    }
+
     public long placedBytes() {
         return arena.totalBytes();
     }
@@ -147,13 +161,25 @@ public final class PlacedExperts implements AutoCloseable {
         return out;
     }
 
+    /** The notes of materialising (buffer paths, what stays mapped), without the plan's own notes. */
+    public List<String> materialisationNotes() {
+        List<String> out = new ArrayList<>(notes.subList(plan.notes().size(), notes.size()));
+        out.addAll(arena.placementNotes());
+        return out;
+    }
+
+    /** One line: the bytes of expert copies in placed buffers and per node. */
+    public String bytesLine() {
+        StringBuilder sb = new StringBuilder(label + ": " + ByteSizes.format(placedBytes())
+                + " of expert weights in " + arena.buffers().size() + " placed buffers;");
+        expertBytesPerNode().forEach((node, bytes) -> sb.append(" node ").append(node).append(' ').append(ByteSizes.format(bytes)));
+        return sb.toString();
+    }
+
     /** Bytes per node and the notes, one line each, for stderr. */
     public List<String> summary() {
         List<String> out = new ArrayList<>();
-        StringBuilder sb = new StringBuilder("--numa " + plan.policy().flagValue() + ": " + ByteSizes.format(placedBytes())
-                + " of expert weights in " + arena.buffers().size() + " placed buffers;");
-        plan.bytesPerNode().forEach((node, bytes) -> sb.append(" node ").append(node).append(' ').append(ByteSizes.format(bytes)));
-        out.add(sb.toString());
+        out.add(bytesLine());
         notes().forEach(n -> out.add("note: " + n));
         return out;
     }

@@ -9,6 +9,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 
 /**
@@ -65,6 +66,7 @@ public final class DemoModel {
         try {
             int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
             new ModelSynthesizer(PRESET.spec(), TYPE, SEED).write(temp, threads, SynthProgress.NONE);
+            makeReadable(temp);
             moveIntoPlace(temp, target);
         } finally {
             try {
@@ -74,6 +76,15 @@ public final class DemoModel {
             }
         }
         return new Located(target, true);
+    }
+
+    /** Temporary files are created owner-only; the cached model is an ordinary readable file. */
+    private static void makeReadable(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException e) {
+            // Owner-only access still works for the user who generated it.
+        }
     }
 
     private static void moveIntoPlace(Path temp, Path target) {

@@ -163,8 +163,8 @@ public final class ModelSynthesizer {
     }
 
     /**
-     * Writes the model to {@code out} (replacing it) with {@code threads} worker threads. On
-     * failure the partial file is deleted.
+     * Writes the model to {@code out} (replacing it) with {@code threads} worker threads. When
+     * writing fails after the file was created, the partial file is deleted.
      */
     public SynthResult write(Path out, int threads, SynthProgress progress) {
         if (threads < 1) {
@@ -176,19 +176,21 @@ public final class ModelSynthesizer {
             layout.tensor(t.name(), t.type(), t.shape());
         }
         long total = dataBytes();
-        long fileSize;
         boolean done = false;
-        try (ThreadWorkerPool pool = new ThreadWorkerPool(threads, "ferry-synth");
-             Arena arena = Arena.ofShared();
-             GgufWriter writer = layout.create(out)) {
-            fileSize = writer.fileSize();
-            long maxRowBytes = tensors.stream().mapToLong(t -> t.type().rowBytes(t.rowLength())).max().orElse(1);
-            MemorySegment chunk = arena.allocate(Math.max(CHUNK_BYTES, maxRowBytes), 64);
-            long maxRow = tensors.stream().mapToLong(SynthTensor::rowLength).max().orElse(1);
-            float[][] rowBuffers = new float[threads][Math.toIntExact(maxRow)];
-            long written = 0;
-            for (SynthTensor t : tensors) {
-                written = writeTensor(t, writer, pool, chunk, rowBuffers, written, total, progress);
+        GgufWriter created = layout.create(out);
+        long fileSize = created.fileSize();
+        try {
+            try (GgufWriter writer = created;
+                 ThreadWorkerPool pool = new ThreadWorkerPool(threads, "ferry-synth");
+                 Arena arena = Arena.ofShared()) {
+                long maxRowBytes = tensors.stream().mapToLong(t -> t.type().rowBytes(t.rowLength())).max().orElse(1);
+                MemorySegment chunk = arena.allocate(Math.max(CHUNK_BYTES, maxRowBytes), 64);
+                long maxRow = tensors.stream().mapToLong(SynthTensor::rowLength).max().orElse(1);
+                float[][] rowBuffers = new float[threads][Math.toIntExact(maxRow)];
+                long written = 0;
+                for (SynthTensor t : tensors) {
+                    written = writeTensor(t, writer, pool, chunk, rowBuffers, written, total, progress);
+                }
             }
             done = true;
         } finally {

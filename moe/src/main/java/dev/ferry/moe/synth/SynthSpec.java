@@ -27,6 +27,8 @@ public record SynthSpec(
 
     /** Smallest vocabulary: the 256 byte tokens and the three special tokens. */
     public static final int MIN_VOCAB = 256 + SynthVocabulary.SPECIAL_TOKENS.size();
+    /** Larger than any real vocabulary (Gemma's 262144); guards against absurd {@code --vocab} values. */
+    public static final int MAX_VOCAB = 1 << 20;
     /** Guards against typos such as {@code --layers 4000} that would write terabytes. */
     public static final int MAX_LAYERS = 1024;
 
@@ -50,9 +52,9 @@ public record SynthSpec(
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("attention.key_length must be even for RoPE, got " + headDim);
         }
-        if (vocabSize < MIN_VOCAB) {
-            throw new IllegalArgumentException("--vocab: vocabulary size must be at least " + MIN_VOCAB
-                    + " (256 byte tokens and 3 special tokens), got " + vocabSize);
+        if (vocabSize < MIN_VOCAB || vocabSize > MAX_VOCAB) {
+            throw new IllegalArgumentException("--vocab: vocabulary size must be between " + MIN_VOCAB
+                    + " (256 byte tokens and 3 special tokens) and " + MAX_VOCAB + ", got " + vocabSize);
         }
         if (architecture.equals("qwen3moe")) {
             positive("expert_count", expertCount);

@@ -163,13 +163,17 @@ class ChatTemplateTest {
 
     @Test
     void brokenTemplatesFailWhenLoadedOrWhenRendered() {
-        IllegalArgumentException load = assertThrows(IllegalArgumentException.class,
-                () -> ChatTemplate.of("{{ messages + }}", "", ""));
-        assertTrue(load.getMessage().contains("does not parse"), load.getMessage());
-        // Jinjava parses loop bodies lazily: an error there shows at the first render
-        ChatTemplate lazy = ChatTemplate.of("{% for m in messages %}{{ m.content + }}{% endfor %}", "", "");
+        for (String broken : List.of("{{ messages + }}", "{% for m in messages %}{{ m.content + }}{% endfor %}",
+                "{% if add_generation_prompt %}x")) {
+            IllegalArgumentException load = assertThrows(IllegalArgumentException.class,
+                    () -> ChatTemplate.of(broken, "", ""));
+            assertTrue(load.getMessage().contains("does not parse"), load.getMessage());
+        }
+        // Jinjava parses a branch only when it is taken: this one fails at the first longer conversation
+        ChatTemplate lazy = ChatTemplate.of("{% if messages|length > 1 %}{{ x + }}{% endif %}ok", "", "");
+        assertEquals("ok", lazy.render(List.of(ChatMessage.user("a")), true));
         IllegalArgumentException render = assertThrows(IllegalArgumentException.class,
-                () -> lazy.render(List.of(ChatMessage.user("x")), true));
+                () -> lazy.render(List.of(ChatMessage.user("a"), ChatMessage.user("b")), true));
         assertTrue(render.getMessage().contains("rendering the chat template failed"), render.getMessage());
     }
 

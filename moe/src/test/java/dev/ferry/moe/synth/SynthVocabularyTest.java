@@ -61,7 +61,7 @@ class SynthVocabularyTest {
         Tokenizer t = tokenizer(SynthVocabulary.of(SynthPreset.TINY_VOCAB));
         String text = "The ferry crossed the river in the morning, and the ship sailed to the harbour.";
         int[] ids = t.encode(text, false, false);
-        assertTrue(ids.length <= 20, "expected whole-word tokens, got " + ids.length + " tokens");
+        assertTrue(ids.length <= 24, "expected mostly whole-word tokens for 80 bytes, got " + ids.length + " tokens");
         assertEquals(text, t.decode(ids, false));
         String unseen = "Zürich 2026: naïve café 東京 🚢";
         assertArrayEquals(unseen.getBytes(StandardCharsets.UTF_8), t.decodeBytes(t.encode(unseen, false, false), false));
