@@ -1,11 +1,24 @@
 package dev.ferry.cli;
 
+import dev.ferry.cuda.DeviceChoice;
+import dev.ferry.cuda.Devices;
+import dev.ferry.cuda.OpenedDevice;
 import dev.ferry.loader.GgufFile;
 import dev.ferry.loader.GgufFormatException;
 import dev.ferry.loader.ModelSummary;
+import dev.ferry.moe.placement.HostContext;
+import dev.ferry.moe.plan.ByteSize;
+import dev.ferry.moe.plan.GpuTarget;
+import dev.ferry.moe.plan.PlacementPlan;
+import dev.ferry.moe.plan.PlacementPlanner;
+import dev.ferry.moe.plan.PlanOptions;
+import dev.ferry.moe.plan.PlanReport;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -14,43 +27,146 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ferry inspect FILE}: architecture, hyper-parameters, tokenizer, tensor table and totals of
- * a GGUF model, read from its header only (instant on a file of any size). A file that is not
- * valid GGUF gives one line on stderr naming the file and the problem, and exit code 1.
+ * {@code ferry inspect FILE [placement flags]}: architecture, hyper-parameters, tokenizer, tensor
+ * table and totals of a GGUF model, read from its header only (instant on a file of any size).
+ * With any placement flag it also prints the placement plan (every tensor's home, bytes on the
+ * GPU and per NUMA node, pinned bytes, KV cache, fit verdict); a plan that does not fit gives
+ * exit code 1 and one line on stderr with the numbers. A file that is not valid GGUF gives one
+ * line on stderr naming the file and the problem, and exit code 1.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a GGUF model's architecture, hyper-parameters, tokenizer, tensors and totals "
-                + "(reads the header only).")
+        description = {"Show a GGUF model's architecture, hyper-parameters, tokenizer, tensors and totals (reads the header only).",
+                "With any placement flag (-ngl, -ot, --cpu-moe, --n-cpu-moe, --numa, --pinned-expert-cache, --pin-in-place, "
+                        + "--pinned-cache-size, --no-mmap, -c, -ctk, -ctv, -ub, --gpu-memory, --device) it also prints where every "
+                        + "tensor would live and whether that fits the GPU and RAM, without loading anything."})
 public final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "FILE", description = "GGUF model file.")
     Path file;
 
-    @Option(names = "--json", description = "Write the summary as JSON.")
+    @Option(names = "--json", description = "Write the summary (and the plan) as JSON.")
     boolean json;
+
+    @Option(names = {"-ngl", "--gpu-layers", "--n-gpu-layers"}, paramLabel = "N",
+            description = "Repeating layers on the GPU, counted from the last (llama.cpp: layers i >= n_layer - N); N > n_layer "
+                    + "also puts the output layer there; 'all' = every layer and the output. token_embd always stays on the CPU. "
+                    + "Default: all when there is a GPU (as recent llama.cpp), 0 without one.")
+    String gpuLayers;
+
+    @Option(names = {"-ot", "--override-tensor"}, paramLabel = "REGEX=BUFFER",
+            description = "Put tensors whose name matches REGEX (a search, as llama.cpp) on BUFFER: CPU or CUDA0. Repeatable and "
+                    + "comma-separated; the first matching rule wins; -ot rules come before --cpu-moe / --n-cpu-moe.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = {"-cmoe", "--cpu-moe"}, description = "Keep all routed-expert tensors (*_exps) on the CPU.")
+    boolean cpuMoe;
+
+    @Option(names = {"-ncmoe", "--n-cpu-moe"}, paramLabel = "N", description = "Keep the routed experts of the first N layers on the CPU.")
+    Integer nCpuMoe;
+
+    @Option(names = "--numa", paramLabel = "POLICY",
+            description = "Place host tensors per NUMA node: distribute, isolate, numactl, mirror, shard (default: none, the file mapping).")
+    String numa;
+
+    @Option(names = "--pinned-expert-cache",
+            description = "Plan a pinned copy of every host *_exps tensor on the GPU's NUMA node for fast uploads.")
+    boolean pinnedExpertCache;
+
+    @Option(names = "--pin-in-place", description = "Pin the placed expert buffers themselves (cuMemHostRegister): no extra RAM.")
+    boolean pinInPlace;
+
+    @Option(names = "--pinned-cache-size", paramLabel = "SIZE",
+            description = "Pin at most SIZE of experts (e.g. 8G, 512M, 1.5GiB; powers of 1024), streaming the rest through a small staging area.")
+    String pinnedCacheSize;
+
+    @Option(names = "--no-mmap", description = "Host weights copied into anonymous memory instead of read from the file mapping.")
+    boolean noMmap;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
+            description = "Context length for the KV cache; 0 = the model's trained context (default: " + PlanOptions.DEFAULT_CONTEXT + ").")
+    Integer contextLength;
+
+    @Option(names = {"-ub", "--ubatch-size"}, paramLabel = "N",
+            description = "Micro-batch size, for the compute-buffer estimate (default: " + PlanOptions.DEFAULT_MICRO_BATCH + ").")
+    Integer microBatch;
+
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", description = "KV cache type for K: f32, f16 (default: f16).")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", description = "KV cache type for V: f32, f16 (default: f16).")
+    String cacheTypeV;
+
+    @Option(names = "--gpu-memory", paramLabel = "SIZE",
+            description = "Plan for a GPU with SIZE of memory (e.g. 24G) instead of probing one; works without a GPU.")
+    String gpuMemory;
+
+    @Option(names = "--device", paramLabel = "auto|cuda|sim",
+            description = "The GPU to plan for: auto (a real GPU if there is one, else none), cuda, or sim (the simulated 24 GiB device).")
+    String device;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
         ModelSummary summary;
+        Optional<PlacementPlan> plan;
+        HostContext host = null;
         try (GgufFile gguf = GgufFile.open(file)) {
             summary = ModelSummary.of(gguf);
-        } catch (GgufFormatException | UncheckedIOException e) {
-            PrintWriter err = spec.commandLine().getErr();
+            if (placementRequested()) {
+                host = HostContext.system();
+                plan = Optional.of(PlacementPlanner.plan(gguf, planOptions(), gpuTarget(host), host.topology(), host.process()));
+            } else {
+                plan = Optional.empty();
+            }
+        } catch (GgufFormatException | UncheckedIOException | IllegalArgumentException e) {
             err.println("ferry inspect: " + oneLine(e.getMessage()));
             err.flush();
             return 1;
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(InspectJson.render(summary));
+            out.println(InspectJson.render(summary, plan));
         } else {
             out.print(InspectText.render(summary));
+            if (plan.isPresent()) {
+                out.append('\n').print(PlanReport.text(plan.get(), host.topology()));
+            }
         }
         out.flush();
+        if (plan.isPresent() && !plan.get().fits()) {
+            err.println("ferry inspect: " + oneLine(plan.get().refusal()));
+            err.flush();
+            return 1;
+        }
         return 0;
+    }
+
+    /** True when any flag that shapes the plan was given. */
+    boolean placementRequested() {
+        return gpuLayers != null || !overrides.isEmpty() || cpuMoe || nCpuMoe != null || numa != null || pinnedExpertCache || pinInPlace
+                || pinnedCacheSize != null || noMmap || contextLength != null || microBatch != null || cacheTypeK != null
+                || cacheTypeV != null || gpuMemory != null || device != null;
+    }
+
+    PlanOptions planOptions() {
+        return PlanOptions.parse(gpuLayers, overrides, cpuMoe, nCpuMoe, numa, pinnedExpertCache, pinInPlace, pinnedCacheSize, noMmap,
+                contextLength, microBatch, cacheTypeK, cacheTypeV);
+    }
+
+    /** {@code --gpu-memory} as given, else the device {@code --device} opens (auto: a real GPU or none). */
+    private GpuTarget gpuTarget(HostContext host) {
+        DeviceChoice choice = DeviceChoice.parse(device == null ? "auto" : device);
+        if (gpuMemory != null) {
+            return GpuTarget.planned(ByteSize.parse("--gpu-memory", gpuMemory));
+        }
+        try (OpenedDevice opened = Devices.open(choice)) {
+            return GpuTarget.of(opened, host.topology());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--device " + choice.name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage(), e);
+        }
     }
 
     private static String oneLine(String message) {

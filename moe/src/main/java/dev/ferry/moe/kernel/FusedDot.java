@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorOperators;
  * for one-token products (decode), where decoding a row to scratch first would cost as much as
  * the product itself. Quants are widened to float in registers and multiplied with the
  * activations; the block scale is applied once per block (per 16 or 32 values) instead of per
- * value, and block minimums are applied through precomputed activation sums per 32 values.
+ * value, and block minimums and offsets are applied through precomputed activation sums per
+ * 16 values.
  * Used only when {@link Kernels#WIDE}.
  */
 final class FusedDot {
@@ -41,7 +42,7 @@ final class FusedDot {
     /**
      * Dot product of the {@code cols}-value row at byte {@code w0} of {@code w} with the floats
      * at byte {@code a0} of {@code a}; {@code s0} is the byte offset in {@code sums} of the
-     * activation row's sums per 32 values.
+     * activation row's sums per 16 values.
      */
     static float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment a, long a0,
                      MemorySegment sums, long s0) {
@@ -51,7 +52,7 @@ final class FusedDot {
             case Q4_0 -> dotQ4_0(w, w0, cols / 32, a, a0, sums, s0);
             case Q4_K -> dotQ4K(w, w0, cols / 256, a, a0, sums, s0);
             case Q5_K -> dotQ5K(w, w0, cols / 256, a, a0, sums, s0);
-            case Q6_K -> dotQ6K(w, w0, cols / 256, a, a0);
+            case Q6_K -> dotQ6K(w, w0, cols / 256, a, a0, sums, s0);
             default -> throw new IllegalArgumentException("no fused dot for " + type);
         };
     }
@@ -107,7 +108,7 @@ final class FusedDot {
                 block = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ab + 64 + 4L * j), block);
             }
             acc = block.fma(FloatVector.broadcast(F, d), acc);
-            offset += d * sums.get(FLOAT, s0 + 4 * b);
+            offset += d * (sums.get(FLOAT, s0 + 8 * b) + sums.get(FLOAT, s0 + 8 * b + 4));
         }
         return acc.reduceLanes(VectorOperators.ADD) - 8 * offset;
     }
@@ -119,7 +120,7 @@ final class FusedDot {
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 144;
             long ab = a0 + b * 1024;
-            long sb = s0 + b * 32;
+            long sb = s0 + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o));
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
             long sc = scaleWord(w, o + 4);
@@ -128,7 +129,7 @@ final class FusedDot {
             // code and the sub-block pairs are unrolled by hand so every scale is a constant shift
             float blockMins = 0;
             for (int j = 0; j < 8; j++) {
-                blockMins += kMin(sc, sc8, j) * sums.get(FLOAT, sb + 4L * j);
+                blockMins += kMin(sc, sc8, j) * (sums.get(FLOAT, sb + 8L * j) + sums.get(FLOAT, sb + 8L * j + 4));
             }
             mins += dmin * blockMins;
             acc = q4Pair(w, o + 16, a, ab, d * kScale(sc, sc8, 0), d * kScale(sc, sc8, 1), acc);
@@ -159,7 +160,7 @@ final class FusedDot {
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 176;
             long ab = a0 + b * 1024;
-            long sb = s0 + b * 32;
+            long sb = s0 + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o));
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
             long sc = scaleWord(w, o + 4);
@@ -168,7 +169,7 @@ final class FusedDot {
             // C2 keep (box) the live vectors for its deoptimisation path
             float blockMins = 0;
             for (int j = 0; j < 8; j++) {
-                blockMins += kMin(sc, sc8, j) * sums.get(FLOAT, sb + 4L * j);
+                blockMins += kMin(sc, sc8, j) * (sums.get(FLOAT, sb + 8L * j) + sums.get(FLOAT, sb + 8L * j + 4));
             }
             for (int p = 0; p < 4; p++) {
                 FloatVector lo = FloatVector.zero(F);
@@ -190,48 +191,64 @@ final class FusedDot {
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
-    private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0) {
-        // Each vector of L <= 16 lanes lies inside one 16-value scale group, so the group's scale
-        // is folded into the widened quants; scales are read before the vector loop.
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = acc1;
-        FloatVector acc3 = acc1;
-        FloatVector acc4 = acc1;
+    private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
+                                long sumsOffset) {
+        // Quants are used unsigned (0..63); the -32 offset is applied once per 16-value scale
+        // group through the activation sums: fewer vector operations keep C2 from boxing.
+        FloatVector acc = FloatVector.zero(F);
+        float offset = 0;
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 210;
             long ab = a0 + b * 1024;
+            long sb = sumsOffset + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o + 208));
-            long scales0 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 192);
-            long scales1 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 200);
-            for (int g = 0; g < 4; g++) {
-                int n = g >> 1;
-                int c = g & 1;
-                long sc = n == 0 ? scales0 : scales1;
-                FloatVector k1 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c)));
-                FloatVector k2 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 16)));
-                FloatVector k3 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 32)));
-                FloatVector k4 = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * c + 48)));
-                long ql = o + 64L * n + 16L * c;
-                long qh = o + 128 + 32L * n + 16L * c;
-                long an = ab + 512L * n + 64L * c;
-                for (int j = 0; j < 16; j += L) {
-                    IntVector qa = load(w, ql + j);
-                    IntVector qb = load(w, ql + 32 + j);
-                    IntVector h = load(w, qh + j);
-                    IntVector q1 = qa.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    IntVector q2 = qb.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
-                    IntVector q3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
-                    IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and(48)).sub(32);
-                    long aj = an + 4L * j;
-                    acc1 = toFloat(q1).mul(k1).fma(x(a, aj), acc1);
-                    acc2 = toFloat(q2).mul(k2).fma(x(a, aj + 128), acc2);
-                    acc3 = toFloat(q3).mul(k3).fma(x(a, aj + 256), acc3);
-                    acc4 = toFloat(q4).mul(k4).fma(x(a, aj + 384), acc4);
-                }
+            long s0 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 192);
+            long s1 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 200);
+            float blockOffset = 0;
+            for (int g = 0; g < 16; g++) {
+                blockOffset += (byte) ((g < 8 ? s0 : s1) >>> (8 * (g & 7))) * sums.get(FLOAT, sb + 4L * g);
             }
+            offset += d * blockOffset;
+            acc = q6Group(w, o, o + 128, a, ab, d * (byte) s0, d * (byte) (s0 >>> 16),
+                    d * (byte) (s0 >>> 32), d * (byte) (s0 >>> 48), acc);
+            acc = q6Group(w, o + 16, o + 144, a, ab + 64, d * (byte) (s0 >>> 8), d * (byte) (s0 >>> 24),
+                    d * (byte) (s0 >>> 40), d * (byte) (s0 >>> 56), acc);
+            acc = q6Group(w, o + 64, o + 160, a, ab + 512, d * (byte) s1, d * (byte) (s1 >>> 16),
+                    d * (byte) (s1 >>> 32), d * (byte) (s1 >>> 48), acc);
+            acc = q6Group(w, o + 80, o + 176, a, ab + 576, d * (byte) (s1 >>> 8), d * (byte) (s1 >>> 24),
+                    d * (byte) (s1 >>> 40), d * (byte) (s1 >>> 56), acc);
         }
-        return acc1.add(acc2).add(acc3.add(acc4)).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - 32 * offset;
+    }
+
+    /**
+     * 16 positions l of a Q6_K half block: low bits at ql+l and ql+32+l, high bits at qh+l; the
+     * four values of each position go to activations 0, 32, 64 and 96 floats apart.
+     */
+    private static FloatVector q6Group(MemorySegment w, long ql, long qh, MemorySegment a, long ap, float k1,
+                                       float k2, float k3, float k4, FloatVector acc) {
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = s1;
+        FloatVector s3 = s1;
+        FloatVector s4 = s1;
+        for (int j = 0; j < 16; j += L) {
+            IntVector qa = load(w, ql + j);
+            IntVector qb = load(w, ql + 32 + j);
+            IntVector h = load(w, qh + j);
+            IntVector q1 = qa.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4));
+            IntVector q2 = qb.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2));
+            IntVector q3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and(48));
+            IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and(48));
+            long aj = ap + 4L * j;
+            s1 = toFloat(q1).fma(x(a, aj), s1);
+            s2 = toFloat(q2).fma(x(a, aj + 128), s2);
+            s3 = toFloat(q3).fma(x(a, aj + 256), s3);
+            s4 = toFloat(q4).fma(x(a, aj + 384), s4);
+        }
+        acc = s1.fma(FloatVector.broadcast(F, k1), acc);
+        acc = s2.fma(FloatVector.broadcast(F, k2), acc);
+        acc = s3.fma(FloatVector.broadcast(F, k3), acc);
+        return s4.fma(FloatVector.broadcast(F, k4), acc);
     }
 
     /** The first 8 of the 12 K-quant scale bytes as one little-endian long. */

@@ -94,7 +94,7 @@ public final class MatMul implements AutoCloseable {
         this.maxTokens = maxTokens;
         this.arena = Arena.ofShared();
         this.act = arena.allocate(Math.multiplyExact(maxCols * 4, (long) maxTokens), 64);
-        this.sums = arena.allocate(Math.multiplyExact((maxCols + 31) / 32 * 4, (long) maxTokens), 64);
+        this.sums = arena.allocate(Math.multiplyExact((maxCols + 15) / 16 * 4, (long) maxTokens), 64);
         int workers = pool.size();
         this.decoded = new MemorySegment[workers];
         this.partial = new float[workers][];
@@ -219,12 +219,12 @@ public final class MatMul implements AutoCloseable {
     private void roundSlice(int worker, int workers) {
         int from = (int) ((long) roundTokens * worker / workers);
         int to = (int) ((long) roundTokens * (worker + 1) / workers);
-        long groups = cols / 32;
+        long groups = cols / 16;
         for (int t = from; t < to; t++) {
             ActivationQuantizer.round(format, x, t * xStride * 4, cols, act, t * cols);
             for (long g = 0; g < groups; g++) {
                 float s = 0;
-                for (long i = t * cols + 32 * g, end = i + 32; i < end; i++) {
+                for (long i = t * cols + 16 * g, end = i + 16; i < end; i++) {
                     s += act.getAtIndex(FLOAT, i);
                 }
                 sums.setAtIndex(FLOAT, t * groups + g, s);
@@ -299,7 +299,7 @@ public final class MatMul implements AutoCloseable {
     /** Rows r..r+nr-1 against the tokens of grouped pairs p0..p0+nt-1. */
     private void rowGroup(long base, long r, int nr, int p0, int nt, MemorySegment scratch, float[] part) {
         if (nt <= FUSED_MAX_TOKENS && Kernels.WIDE && FusedDot.handles(type)) {
-            long groupBytes = cols / 32 * 4;
+            long groupBytes = cols / 16 * 4;
             for (int u = 0; u < nt; u++) {
                 long token = tokenIndex[p0 + u];
                 long outBase = outputRow[p0 + u] * outStride + r;

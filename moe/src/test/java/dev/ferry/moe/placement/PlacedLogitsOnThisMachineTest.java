@@ -111,12 +111,12 @@ class PlacedLogitsOnThisMachineTest {
         try (LoadedModel dense = LoadedModel.open(Runs.fixture("tiny-qwen3-Q8_0.gguf"))) {
             int[] ids = Runs.tokens(8, dense.config().vocabSize(), 3);
             float[][] expected;
-            try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.QUANTIZED, System.err)) {
+            try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.EXACT, System.err)) {
                 expected = Runs.logits(engine, dense, ids, 5);
             }
             PlacementOptions shardNoMmap = PlacementOptions.parse("shard", 2, false, null, null, true, false);
             Runs.Log log = new Runs.Log();
-            try (InferenceEngine engine = Runs.engine(shardNoMmap, HostContext.system(), Precision.QUANTIZED, log.stream)) {
+            try (InferenceEngine engine = Runs.engine(shardNoMmap, HostContext.system(), Precision.EXACT, log.stream)) {
                 Runs.assertSameLogits(expected, Runs.logits(engine, dense, ids, 5), "dense model, --numa shard --no-mmap");
                 CpuPlacement placement = engine.placement(dense);
                 assertTrue(placement.experts().isEmpty(), "a dense model has no experts to place");
@@ -131,10 +131,10 @@ class PlacedLogitsOnThisMachineTest {
         try (LoadedModel q = LoadedModel.open(Runs.fixture("tiny-qwen3moe-Q4_0.gguf"))) {
             int[] ids = Runs.tokens(12, q.config().vocabSize(), 7);
             float[][] expected;
-            try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.QUANTIZED, System.err)) {
+            try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.EXACT, System.err)) {
                 expected = Runs.logits(engine, q, ids, 9);
             }
-            try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.SHARD), HostContext.system(), Precision.QUANTIZED,
+            try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.SHARD), HostContext.system(), Precision.EXACT,
                     new Runs.Log().stream)) {
                 float[][] placed = Runs.logits(engine, q, ids, 9);
                 Runs.assertSameLogits(expected, placed, "--numa shard, Q4_0");

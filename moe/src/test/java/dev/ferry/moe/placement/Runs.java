@@ -63,6 +63,11 @@ final class Runs {
      * API's interpreted and compiled lane reductions sum in different orders, so a cold and a warm
      * run of the same call differ in the last bits.
      */
+    /**
+     * Placement must not change the math. Compared with {@link dev.ferry.moe.kernel.Precision#EXACT}:
+     * quantized activations would turn the Vector API's different summation order before and
+     * after C2 compiles a kernel into whole Q8 rounding steps, which is noise, not placement.
+     */
     static void assertSameLogits(float[][] expected, float[][] actual, String what) {
         org.junit.jupiter.api.Assertions.assertEquals(expected.length, actual.length, what + ": positions");
         for (int p = 0; p < expected.length; p++) {

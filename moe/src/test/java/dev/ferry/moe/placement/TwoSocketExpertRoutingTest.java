@@ -39,7 +39,7 @@ class TwoSocketExpertRoutingTest {
     static void plainPath() {
         model = LoadedModel.open(Runs.fixture(MODEL));
         ids = Runs.tokens(10, model.config().vocabSize(), 11);
-        try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.QUANTIZED, System.err)) {
+        try (InferenceEngine engine = Runs.engine(Runs.twoThreads(), null, Precision.EXACT, System.err)) {
             plain = Runs.logits(engine, model, ids, 6);
             plainPairs = pairsByExpert(engine, 0);
         }
@@ -66,7 +66,7 @@ class TwoSocketExpertRoutingTest {
     void shardComputesEachExpertOnItsHomeNode() {
         HostContext host = FakeTwoSocketMachine.create(sysfs);
         Runs.Log log = new Runs.Log();
-        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.SHARD), host, Precision.QUANTIZED, log.stream)) {
+        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.SHARD), host, Precision.EXACT, log.stream)) {
             float[][] placed = Runs.logits(engine, model, ids, 6);
             Runs.assertSameLogits(plain, placed, "--numa shard on two nodes");
 
@@ -104,7 +104,7 @@ class TwoSocketExpertRoutingTest {
     @Test
     void mirrorGivesEachNodeItsOwnReplica() {
         HostContext host = FakeTwoSocketMachine.create(sysfs);
-        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.MIRROR), host, Precision.QUANTIZED, new Runs.Log().stream)) {
+        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.MIRROR), host, Precision.EXACT, new Runs.Log().stream)) {
             float[][] placed = Runs.logits(engine, model, ids, 6);
             Runs.assertSameLogits(plain, placed, "--numa mirror on two nodes");
 
@@ -136,7 +136,7 @@ class TwoSocketExpertRoutingTest {
     @Test
     void distributeSharesOneInterleavedCopyAndSaysItIsNotLocal() {
         HostContext host = FakeTwoSocketMachine.create(sysfs);
-        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.DISTRIBUTE), host, Precision.QUANTIZED, new Runs.Log().stream)) {
+        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.DISTRIBUTE), host, Precision.EXACT, new Runs.Log().stream)) {
             float[][] placed = Runs.logits(engine, model, ids, 6);
             Runs.assertSameLogits(plain, placed, "--numa distribute on two nodes");
             PlacedExperts experts = engine.placement(model).experts().orElseThrow();
@@ -151,7 +151,7 @@ class TwoSocketExpertRoutingTest {
     @Test
     void isolateUsesOnlyTheStartNode() {
         HostContext host = FakeTwoSocketMachine.create(sysfs);
-        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.ISOLATE), host, Precision.QUANTIZED, new Runs.Log().stream)) {
+        try (InferenceEngine engine = Runs.engine(Runs.numa(NumaPolicy.ISOLATE), host, Precision.EXACT, new Runs.Log().stream)) {
             float[][] placed = Runs.logits(engine, model, ids, 6);
             Runs.assertSameLogits(plain, placed, "--numa isolate on two nodes");
             assertEquals(java.util.List.of(0), engine.counters().nodes());
