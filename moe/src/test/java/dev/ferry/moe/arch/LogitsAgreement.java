@@ -1,5 +1,7 @@
 package dev.ferry.moe.arch;
 
+import dev.ferry.moe.LlamaReference;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -11,7 +13,7 @@ import java.util.List;
  */
 record LogitsAgreement(double maxError, double medianError, int top1Agree, int top1Judged) {
 
-    static LogitsAgreement compare(ReferenceCase ref, float[][] ours, double minMargin) {
+    static LogitsAgreement compare(LlamaReference ref, float[][] ours, double minMargin) {
         List<Double> errors = new ArrayList<>();
         int judged = 0;
         int agree = 0;

@@ -1,5 +1,7 @@
 package dev.ferry.moe.arch;
 
+import dev.ferry.moe.LlamaReference;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.hostmemory.ThreadWorkerPool;
@@ -38,7 +40,7 @@ class QwenReferenceLogitsTest {
     }
 
     static float[][] evaluate(String model, int[] ids, Precision precision, int microBatch, boolean oneByOne) {
-        try (GgufFile file = GgufFile.open(ReferenceCase.fixture(model));
+        try (GgufFile file = GgufFile.open(LlamaReference.fixture(model));
              Arena arena = Arena.ofShared()) {
             var arch = Architectures.of(file);
             LanguageModel lm = arch.bind(file, arch.readConfig(file));
@@ -81,7 +83,7 @@ class QwenReferenceLogitsTest {
         "small-qwen3moe-k-Q6_K.gguf, text, small-qwen3moe-k-Q6_K-deqF32.gguf.ref.json",
     })
     void exactMathMatchesTheF32Reference(String model, String caseName, String ref) {
-        ReferenceCase rc = ReferenceCase.load(ref, caseName);
+        LlamaReference rc = LlamaReference.load(ref, caseName);
         LogitsAgreement a = LogitsAgreement.compare(rc, evaluate(model, rc.ids(), Precision.EXACT, 512, false), 1e-2);
         assertTrue(a.exactPasses(), model + " " + caseName + ": " + a);
     }
@@ -95,7 +97,7 @@ class QwenReferenceLogitsTest {
         "small-qwen3moe-k-Q6_K.gguf, ids", "small-qwen3moe-k-Q6_K.gguf, text",
     })
     void quantizedActivationsMatchTheQuantizedReference(String model, String caseName) {
-        ReferenceCase rc = ReferenceCase.load(model + ".ref.json", caseName);
+        LlamaReference rc = LlamaReference.load(model + ".ref.json", caseName);
         LogitsAgreement a = LogitsAgreement.compare(rc, evaluate(model, rc.ids(), Precision.QUANTIZED, 512, false), 0.1);
         assertTrue(a.quantPasses(), model + " " + caseName + ": " + a);
     }
@@ -103,7 +105,7 @@ class QwenReferenceLogitsTest {
     @ParameterizedTest(name = "{0}: one token at a time equals the whole batch")
     @CsvSource({"tiny-qwen3moe-F32.gguf", "tiny-qwen3-Q8_0.gguf", "small-qwen3moe-k-Q4_K_M.gguf"})
     void tokenByTokenAgreesWithWholeBatch(String model) {
-        ReferenceCase rc = ReferenceCase.load(model + ".ref.json", "text");
+        LlamaReference rc = LlamaReference.load(model + ".ref.json", "text");
         float[][] batch = evaluate(model, rc.ids(), Precision.EXACT, 512, false);
         float[][] single = evaluate(model, rc.ids(), Precision.EXACT, 512, true);
         float[][] microBatched = evaluate(model, rc.ids(), Precision.EXACT, 7, false);

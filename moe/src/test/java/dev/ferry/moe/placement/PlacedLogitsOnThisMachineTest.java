@@ -1,5 +1,7 @@
 package dev.ferry.moe.placement;
 
+import dev.ferry.moe.LlamaReference;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

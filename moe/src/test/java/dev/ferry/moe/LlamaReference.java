@@ -1,22 +1,34 @@
-package dev.ferry.moe.placement;
+package dev.ferry.moe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The teacher-forced token ids of one case of a llama.cpp reference file ({@code llama-ref-v1})
- * and llama.cpp's top-10 logits at each position, to measure our logits against.
+ * One case of a llama.cpp reference file ({@code llama-ref-v1}), teacher-forced the way
+ * {@code compare_logits.py} does it: the prompt followed by the first 15 greedy tokens, with the
+ * reference top-10 distribution for every position.
  */
-record LlamaReference(int[] ids, float[][][] top10) {
+public record LlamaReference(int[] ids, float[][][] top10) {
 
-    static LlamaReference load(String refFile, String caseName) {
+    /** A fixture model or reference file from the test classpath. */
+    public static Path fixture(String name) {
+        try {
+            return Path.of(LlamaReference.class.getResource("/fixtures/models/" + name).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("missing fixture " + name, e);
+        }
+    }
+
+    public static LlamaReference load(String refFile, String caseName) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Runs.fixture(refFile).toFile());
+            root = new ObjectMapper().readTree(fixture(refFile).toFile());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -32,9 +44,9 @@ record LlamaReference(int[] ids, float[][][] top10) {
             }
             List<JsonNode> dists = new ArrayList<>();
             c.get("batch_top10").forEach(dists::add);
-            JsonNode later = c.get("greedy_top10");
-            for (int i = 1; i < later.size(); i++) {
-                dists.add(later.get(i));
+            JsonNode gt = c.get("greedy_top10");
+            for (int i = 1; i < gt.size(); i++) {
+                dists.add(gt.get(i));
             }
             float[][][] top = new float[dists.size()][][];
             for (int p = 0; p < top.length; p++) {
@@ -51,7 +63,7 @@ record LlamaReference(int[] ids, float[][][] top10) {
     }
 
     /** The largest difference between our logits and llama.cpp's over every reference top-10 entry. */
-    double maxError(float[][] ours) {
+    public double maxError(float[][] ours) {
         double worst = 0;
         for (int p = 0; p < top10.length; p++) {
             for (float[] entry : top10[p]) {
