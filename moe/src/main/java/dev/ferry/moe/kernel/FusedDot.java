@@ -2,17 +2,19 @@ package dev.ferry.moe.kernel;
 
 import static dev.ferry.moe.kernel.VectorDecoder.F;
 import static dev.ferry.moe.kernel.VectorDecoder.L;
-import static dev.ferry.moe.kernel.VectorDecoder.load;
-import static dev.ferry.moe.kernel.VectorDecoder.toFloat;
+import static dev.ferry.moe.kernel.VectorDecoder.B;
+import static dev.ferry.moe.kernel.VectorDecoder.I;
 
 import dev.ferry.loader.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Decode-and-multiply dot products of one quantized weight row with one float32 activation row,
@@ -21,6 +23,9 @@ import jdk.incubator.vector.VectorOperators;
  * activations; the block scale is applied once per block (per 16 or 32 values) instead of per
  * value, and block minimums and offsets are applied through precomputed activation sums per
  * 16 values.
+ * <p>Each type's kernel is one method with its loops written out, using only constant species
+ * and conversions C2 compiles to single instructions on AVX2 and AVX-512 (8 bytes to 8 int
+ * lanes, int to float), so the JIT keeps every vector in a register.
  * Used only when {@link Kernels#WIDE}.
  */
 final class FusedDot {
@@ -28,6 +33,11 @@ final class FusedDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    /** Shifts that spread the 4 bytes of an int over 8 lanes, each byte twice. */
+    private static final int[] BYTE_PAIRS = {0, 0, 8, 8, 16, 16, 24, 24};
 
     private FusedDot() {
     }
@@ -78,16 +88,29 @@ final class FusedDot {
         return s;
     }
 
+    // The kernels below are written out in one method each, with no helper that takes or
+    // returns a vector: C2 only keeps vectors in registers when the whole loop is one compiled
+    // method; a non-inlined vector helper makes it box every vector and run the Java fallbacks.
+    // Sums are spread over several independent accumulators: one chain of dependent FMAs (4-5
+    // cycles each) otherwise limits a kernel to a third of what the loads and FMA units allow.
+
     private static float dotQ8_0(MemorySegment w, long w0, long blocks, MemorySegment a, long a0) {
         FloatVector acc = FloatVector.zero(F);
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 34;
             long ab = a0 + b * 128;
-            FloatVector block = FloatVector.zero(F);
-            for (int j = 0; j < 32; j += L) {
-                block = toFloat(VectorDecoder.loadSigned(w, o + 2 + j)).fma(x(a, ab + 4L * j), block);
+            float d = Float.float16ToFloat(w.get(SHORT, o));
+            FloatVector block0 = FloatVector.zero(F);
+            FloatVector block1 = block0;
+            for (int j = 0; j < 32; j += 2 * L) {
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 2 + j + L, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                block0 = q0.fma(FloatVector.fromMemorySegment(F, a, ab + 4L * j, LE), block0);
+                block1 = q1.fma(FloatVector.fromMemorySegment(F, a, ab + 4L * (j + L), LE), block1);
             }
-            acc = block.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SHORT, o))), acc);
+            acc = block0.add(block1).fma(FloatVector.broadcast(F, d), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -101,102 +124,142 @@ final class FusedDot {
             long o = w0 + b * 18;
             long ab = a0 + b * 128;
             float d = Float.float16ToFloat(w.get(SHORT, o));
-            FloatVector block = FloatVector.zero(F);
-            for (int j = 0; j < 16; j += L) {
-                IntVector q = load(w, o + 2 + j);
-                block = toFloat(q.and(0x0F)).fma(x(a, ab + 4L * j), block);
-                block = toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ab + 64 + 4L * j), block);
-            }
-            acc = block.fma(FloatVector.broadcast(F, d), acc);
             offset += d * (sums.get(FLOAT, s0 + 8 * b) + sums.get(FLOAT, s0 + 8 * b + 4));
+            FloatVector lo = FloatVector.zero(F);
+            FloatVector hi = lo;
+            for (int j = 0; j < 16; j += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                lo = ((FloatVector) q.and(0x0F).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, a, ab + 4L * j, LE), lo);
+                hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromMemorySegment(F, a, ab + 64 + 4L * j, LE), hi);
+            }
+            acc = lo.add(hi).fma(FloatVector.broadcast(F, d), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) - 8 * offset;
     }
 
     private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
                                 long s0) {
-        FloatVector acc = FloatVector.zero(F);
-        float mins = 0;
+        FloatVector accLo = FloatVector.zero(F);
+        FloatVector accHi = accLo;
+        FloatVector mins = FloatVector.zero(F8);
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 144;
             long ab = a0 + b * 1024;
             long sb = s0 + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o));
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
-            long sc = scaleWord(w, o + 4);
+            long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
             int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
-            // scalar work (scales, minimum terms, their memory reads) is done before the vector
-            // code and the sub-block pairs are unrolled by hand so every scale is a constant shift
-            float blockMins = 0;
-            for (int j = 0; j < 8; j++) {
-                blockMins += kMin(sc, sc8, j) * (sums.get(FLOAT, sb + 8L * j) + sums.get(FLOAT, sb + 8L * j + 4));
+            long scales = kScales(sc, sc8);
+            long minima = kMins(sc, sc8);
+            // minimum j (per 32 values) times the two activation sums (per 16) it covers, in
+            // two 8-lane vectors: each minimum byte is spread over two lanes
+            IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
+            FloatVector mLo = (FloatVector) IntVector.broadcast(I8, (int) minima)
+                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
+            FloatVector mHi = (FloatVector) IntVector.broadcast(I8, (int) (minima >>> 32))
+                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
+            FloatVector blockMins = mLo.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
+                    .add(mHi.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)));
+            mins = blockMins.fma(FloatVector.broadcast(F8, dmin), mins);
+            // each pass: 32 packed bytes, low nibbles for sub-block 2p, high nibbles for 2p+1
+            for (int p = 0; p < 4; p++) {
+                float dLo = d * (int) (scales >>> (16 * p) & 0xFF);
+                float dHi = d * (int) (scales >>> (16 * p + 8) & 0xFF);
+                long q = o + 16 + 32L * p;
+                long ap = ab + 256L * p;
+                FloatVector lo0 = FloatVector.zero(F);
+                FloatVector lo1 = lo0;
+                FloatVector hi0 = lo0;
+                FloatVector hi1 = lo0;
+                for (int j = 0; j < 32; j += 2 * L) {
+                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, w, q + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, w, q + j + L, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    long aj = ap + 4L * j;
+                    lo0 = ((FloatVector) v0.and(0x0F).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj, LE), lo0);
+                    lo1 = ((FloatVector) v1.and(0x0F).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 4L * L, LE), lo1);
+                    hi0 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 128, LE), hi0);
+                    hi1 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 128 + 4L * L, LE), hi1);
+                }
+                accLo = lo0.add(lo1).fma(FloatVector.broadcast(F, dLo), accLo);
+                accHi = hi0.add(hi1).fma(FloatVector.broadcast(F, dHi), accHi);
             }
-            mins += dmin * blockMins;
-            acc = q4Pair(w, o + 16, a, ab, d * kScale(sc, sc8, 0), d * kScale(sc, sc8, 1), acc);
-            acc = q4Pair(w, o + 48, a, ab + 256, d * kScale(sc, sc8, 2), d * kScale(sc, sc8, 3), acc);
-            acc = q4Pair(w, o + 80, a, ab + 512, d * kScale(sc, sc8, 4), d * kScale(sc, sc8, 5), acc);
-            acc = q4Pair(w, o + 112, a, ab + 768, d * kScale(sc, sc8, 6), d * kScale(sc, sc8, 7), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
-    }
-
-    /** 32 packed bytes at {@code q}: low nibbles times activations at ap, high nibbles at ap+128. */
-    private static FloatVector q4Pair(MemorySegment w, long q, MemorySegment a, long ap, float dLo, float dHi,
-                                      FloatVector acc) {
-        FloatVector lo = FloatVector.zero(F);
-        FloatVector hi = lo;
-        for (int j = 0; j < 32; j += L) {
-            IntVector v = load(w, q + j);
-            lo = toFloat(v.and(0x0F)).fma(x(a, ap + 4L * j), lo);
-            hi = toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(x(a, ap + 128 + 4L * j), hi);
-        }
-        return hi.fma(FloatVector.broadcast(F, dHi), lo.fma(FloatVector.broadcast(F, dLo), acc));
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotQ5K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
                                 long s0) {
-        FloatVector acc = FloatVector.zero(F);
-        float mins = 0;
+        FloatVector accLo = FloatVector.zero(F);
+        FloatVector accHi = accLo;
+        FloatVector mins = FloatVector.zero(F8);
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 176;
             long ab = a0 + b * 1024;
             long sb = s0 + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o));
             float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
-            long sc = scaleWord(w, o + 4);
+            long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
             int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
-            // scalar memory reads stay out of the vector code: a bounds check there can make
-            // C2 keep (box) the live vectors for its deoptimisation path
-            float blockMins = 0;
-            for (int j = 0; j < 8; j++) {
-                blockMins += kMin(sc, sc8, j) * (sums.get(FLOAT, sb + 8L * j) + sums.get(FLOAT, sb + 8L * j + 4));
-            }
+            long scales = kScales(sc, sc8);
+            long minima = kMins(sc, sc8);
+            // minimum j (per 32 values) times the two activation sums (per 16) it covers, in
+            // two 8-lane vectors: each minimum byte is spread over two lanes
+            IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
+            FloatVector mLo = (FloatVector) IntVector.broadcast(I8, (int) minima)
+                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
+            FloatVector mHi = (FloatVector) IntVector.broadcast(I8, (int) (minima >>> 32))
+                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
+            FloatVector blockMins = mLo.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
+                    .add(mHi.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)));
+            mins = blockMins.fma(FloatVector.broadcast(F8, dmin), mins);
             for (int p = 0; p < 4; p++) {
+                float dLo = d * (int) (scales >>> (16 * p) & 0xFF);
+                float dHi = d * (int) (scales >>> (16 * p + 8) & 0xFF);
+                int bitLo = 2 * p;
+                int bitHi = 2 * p + 1;
+                long ap = ab + 256L * p;
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = lo;
-                long ap = ab + 256L * p;
                 for (int j = 0; j < 32; j += L) {
-                    IntVector q = load(w, o + 48 + 32L * p + j);
-                    IntVector h = load(w, o + 16 + j);
-                    IntVector ql = q.and(0x0F).or(VectorDecoder.highBit(h, 2 * p));
-                    IntVector qh = q.lanewise(VectorOperators.LSHR, 4).or(VectorDecoder.highBit(h, 2 * p + 1));
-                    lo = toFloat(ql).fma(x(a, ap + 4L * j), lo);
-                    hi = toFloat(qh).fma(x(a, ap + 128 + 4L * j), hi);
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 48 + 32L * p + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, w, o + 16 + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    // bit 2p (2p+1) of the high-bit byte becomes value 16 of the low (high) nibble
+                    IntVector ql = q.and(0x0F)
+                            .or(h.lanewise(VectorOperators.LSHR, bitLo).and(1).lanewise(VectorOperators.LSHL, 4));
+                    IntVector qh = q.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, bitHi).and(1).lanewise(VectorOperators.LSHL, 4));
+                    lo = ((FloatVector) ql.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, ap + 4L * j, LE), lo);
+                    hi = ((FloatVector) qh.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, ap + 128 + 4L * j, LE), hi);
                 }
-                acc = lo.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * kScale(sc, sc8, 2 * p + 1)), acc);
+                accLo = lo.fma(FloatVector.broadcast(F, dLo), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, dHi), accHi);
             }
-            mins += dmin * blockMins;
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment a, long a0, MemorySegment sums,
                                 long sumsOffset) {
         // Quants are used unsigned (0..63); the -32 offset is applied once per 16-value scale
-        // group through the activation sums: fewer vector operations keep C2 from boxing.
-        FloatVector acc = FloatVector.zero(F);
-        float offset = 0;
+        // group through the activation sums.
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = acc1;
+        FloatVector acc3 = acc1;
+        FloatVector acc4 = acc1;
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 210;
             long ab = a0 + b * 1024;
@@ -204,68 +267,74 @@ final class FusedDot {
             float d = Float.float16ToFloat(w.get(SHORT, o + 208));
             long s0 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 192);
             long s1 = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 200);
-            float blockOffset = 0;
-            for (int g = 0; g < 16; g++) {
-                blockOffset += (byte) ((g < 8 ? s0 : s1) >>> (8 * (g & 7))) * sums.get(FLOAT, sb + 4L * g);
+            // the 16 int8 scales times the 16 activation sums, in vectors: -32 * d * that is the
+            // block's offset term, added to the accumulator
+            FloatVector blockOffset = FloatVector.zero(F);
+            for (int g = 0; g < 16; g += L) {
+                FloatVector k = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 192 + g, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                blockOffset = k.fma(FloatVector.fromMemorySegment(F, sums, sb + 4L * g, LE), blockOffset);
             }
-            offset += d * blockOffset;
-            acc = q6Group(w, o, o + 128, a, ab, d * (byte) s0, d * (byte) (s0 >>> 16),
-                    d * (byte) (s0 >>> 32), d * (byte) (s0 >>> 48), acc);
-            acc = q6Group(w, o + 16, o + 144, a, ab + 64, d * (byte) (s0 >>> 8), d * (byte) (s0 >>> 24),
-                    d * (byte) (s0 >>> 40), d * (byte) (s0 >>> 56), acc);
-            acc = q6Group(w, o + 64, o + 160, a, ab + 512, d * (byte) s1, d * (byte) (s1 >>> 16),
-                    d * (byte) (s1 >>> 32), d * (byte) (s1 >>> 48), acc);
-            acc = q6Group(w, o + 80, o + 176, a, ab + 576, d * (byte) (s1 >>> 8), d * (byte) (s1 >>> 24),
-                    d * (byte) (s1 >>> 40), d * (byte) (s1 >>> 56), acc);
+            acc1 = blockOffset.fma(FloatVector.broadcast(F, -32 * d), acc1);
+            // group g: 16 positions l of half block g/2; low bits at ql+l and ql+32+l, high bits
+            // at qh+l; the four values of a position go to activations 0, 32, 64, 96 floats apart
+            for (int g = 0; g < 4; g++) {
+                long scales = g < 2 ? s0 : s1;
+                int shift = 8 * (g & 1);
+                float k1 = d * (byte) (scales >>> shift);
+                float k2 = d * (byte) (scales >>> (shift + 16));
+                float k3 = d * (byte) (scales >>> (shift + 32));
+                float k4 = d * (byte) (scales >>> (shift + 48));
+                long ql = o + 64L * (g >> 1) + 16L * (g & 1);
+                long qh = o + 128 + 16L * g;
+                long ap = ab + 512L * (g >> 1) + 64L * (g & 1);
+                FloatVector v1 = FloatVector.zero(F);
+                FloatVector v2 = v1;
+                FloatVector v3 = v1;
+                FloatVector v4 = v1;
+                for (int j = 0; j < 16; j += L) {
+                    IntVector qa = (IntVector) ByteVector.fromMemorySegment(B, w, ql + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector qb = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector h = (IntVector) ByteVector.fromMemorySegment(B, w, qh + j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector q1 = qa.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4));
+                    IntVector q2 = qb.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2));
+                    IntVector q3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and(48));
+                    IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and(48));
+                    long aj = ap + 4L * j;
+                    v1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj, LE), v1);
+                    v2 = ((FloatVector) q2.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 128, LE), v2);
+                    v3 = ((FloatVector) q3.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 256, LE), v3);
+                    v4 = ((FloatVector) q4.convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.fromMemorySegment(F, a, aj + 384, LE), v4);
+                }
+                acc1 = v1.fma(FloatVector.broadcast(F, k1), acc1);
+                acc2 = v2.fma(FloatVector.broadcast(F, k2), acc2);
+                acc3 = v3.fma(FloatVector.broadcast(F, k3), acc3);
+                acc4 = v4.fma(FloatVector.broadcast(F, k4), acc4);
+            }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - 32 * offset;
+        return acc1.add(acc2).add(acc3.add(acc4)).reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * 16 positions l of a Q6_K half block: low bits at ql+l and ql+32+l, high bits at qh+l; the
-     * four values of each position go to activations 0, 32, 64 and 96 floats apart.
+     * The eight 6-bit Q4_K/Q5_K sub-block scales (as ScalarDecoder.kScale) one per byte, from the
+     * first 8 scale bytes {@code sc} and the last 4 {@code sc8}: scales 4..7 take their low
+     * nibble from {@code sc8} and their top two bits from bits 6..7 of scale bytes 0..3.
      */
-    private static FloatVector q6Group(MemorySegment w, long ql, long qh, MemorySegment a, long ap, float k1,
-                                       float k2, float k3, float k4, FloatVector acc) {
-        FloatVector s1 = FloatVector.zero(F);
-        FloatVector s2 = s1;
-        FloatVector s3 = s1;
-        FloatVector s4 = s1;
-        for (int j = 0; j < 16; j += L) {
-            IntVector qa = load(w, ql + j);
-            IntVector qb = load(w, ql + 32 + j);
-            IntVector h = load(w, qh + j);
-            IntVector q1 = qa.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4));
-            IntVector q2 = qb.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2));
-            IntVector q3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and(48));
-            IntVector q4 = qb.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and(48));
-            long aj = ap + 4L * j;
-            s1 = toFloat(q1).fma(x(a, aj), s1);
-            s2 = toFloat(q2).fma(x(a, aj + 128), s2);
-            s3 = toFloat(q3).fma(x(a, aj + 256), s3);
-            s4 = toFloat(q4).fma(x(a, aj + 384), s4);
-        }
-        acc = s1.fma(FloatVector.broadcast(F, k1), acc);
-        acc = s2.fma(FloatVector.broadcast(F, k2), acc);
-        acc = s3.fma(FloatVector.broadcast(F, k3), acc);
-        return s4.fma(FloatVector.broadcast(F, k4), acc);
+    private static long kScales(long sc, int sc8) {
+        int high = (sc8 & 0x0F0F0F0F) | (((int) sc >>> 2) & 0x30303030);
+        return (sc & 0x3F3F3F3FL) | ((long) high << 32);
     }
 
-    /** The first 8 of the 12 K-quant scale bytes as one little-endian long. */
-    private static long scaleWord(MemorySegment w, long s) {
-        return w.get(ValueLayout.JAVA_LONG_UNALIGNED, s);
-    }
-
-    private static int sb(long lo8, int hi4, int i) {
-        return i < 8 ? (int) (lo8 >>> (8 * i)) & 0xFF : (hi4 >>> (8 * (i - 8))) & 0xFF;
-    }
-
-    /** Q4_K/Q5_K 6-bit scale j, as ScalarDecoder.kScale, from the scale bytes held in registers. */
-    private static int kScale(long lo8, int hi4, int j) {
-        return j < 4 ? sb(lo8, hi4, j) & 63 : (sb(lo8, hi4, j + 4) & 0xF) | ((sb(lo8, hi4, j - 4) >> 6) << 4);
-    }
-
-    private static int kMin(long lo8, int hi4, int j) {
-        return j < 4 ? sb(lo8, hi4, j + 4) & 63 : (sb(lo8, hi4, j + 4) >> 4) | ((sb(lo8, hi4, j) >> 6) << 4);
+    /** The eight 6-bit sub-block minimums (as ScalarDecoder.kMin) one per byte, like {@link #kScales}. */
+    private static long kMins(long sc, int sc8) {
+        int high = ((sc8 >>> 4) & 0x0F0F0F0F) | (((int) (sc >>> 32) >>> 2) & 0x30303030);
+        return ((sc >>> 32) & 0x3F3F3F3FL) | ((long) high << 32);
     }
 }
