@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
@@ -32,17 +30,8 @@ class InspectCommandTest {
     @TempDir
     Path dir;
 
-    record Result(int exitCode, String out, String err) {
-    }
-
-    private static Result inspect(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new InspectCommand());
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    private static InspectRun inspect(String... args) {
+        return InspectRun.of(args);
     }
 
     private static Path fixture(String name) {
@@ -65,7 +54,7 @@ class InspectCommandTest {
             "small-qwen3moe-k-Q6_K.gguf,  qwen3moe, 256, 8, F32 Q6_K Q8_0"})
     void jsonReportsTheFixtureReadmeValues(String file, String arch, int embd, int experts, String types)
             throws IOException {
-        Result r = inspect(fixture(file).toString(), "--json");
+        InspectRun r = inspect(fixture(file).toString(), "--json");
         assertEquals(0, r.exitCode(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals(arch, j.get("architecture").asText());
@@ -130,7 +119,7 @@ class InspectCommandTest {
 
     @Test
     void textShowsHyperParametersTensorTableAndSummarisedArrays() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf").toString());
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf").toString());
         assertEquals(0, r.exitCode(), r.err());
         String out = r.out();
         assertTrue(out.contains("architecture  qwen3moe"), out);
@@ -154,14 +143,14 @@ class InspectCommandTest {
     @Test
     void aBadFileGivesOneLineNamingItAndNoStackTrace() throws IOException {
         Path bad = Files.writeString(dir.resolve("broken.gguf"), "GGUF\u0003\u0000\u0000\u0000 and then garbage");
-        Result r = inspect(bad.toString());
+        InspectRun r = inspect(bad.toString());
         assertEquals(1, r.exitCode());
         assertEquals("", r.out());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().startsWith("ferry inspect: " + bad + ": byte "), r.err());
         assertFalse(r.err().contains("Exception"), r.err());
 
-        Result missing = inspect(dir.resolve("missing.gguf").toString());
+        InspectRun missing = inspect(dir.resolve("missing.gguf").toString());
         assertEquals(1, missing.exitCode());
         assertEquals("ferry inspect: " + dir.resolve("missing.gguf") + ": no such file\n", missing.err());
     }
@@ -183,14 +172,14 @@ class InspectCommandTest {
             ch.write(h.flip());
             ch.write(ByteBuffer.allocate(1), dataOffset + tensorBytes - 1);
         }
-        Result r = inspect(file.toString(), "--json");
+        InspectRun r = inspect(file.toString(), "--json");
         assertEquals(0, r.exitCode(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals(dataOffset + tensorBytes, j.get("file_size").asLong());
         assertEquals("routed_experts", j.get("by_role").get(0).get("role").asText());
         assertEquals(tensorBytes, j.get("by_role").get(0).get("bytes").asLong());
 
-        Result text = inspect(file.toString());
+        InspectRun text = inspect(file.toString());
         assertEquals(0, text.exitCode(), text.err());
         assertTrue(text.out().contains("  blk.0.ffn_up_exps.weight  Q8_0  7168 x 2048 x 256  3,758,096,384  3,992,977,408"
                 + "  3.72 GiB  routed experts\n"), text.out());
@@ -205,7 +194,7 @@ class InspectCommandTest {
         h.putInt(8);
         putString(h, "value");
         Files.write(file, Arrays.copyOf(h.array(), (h.position() + 31) / 32 * 32));
-        Result r = inspect(file.toString());
+        InspectRun r = inspect(file.toString());
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("evil\\u001b[2Jkey"), r.out());
         assertFalse(r.out().contains("\u001b"), "no raw escape character reaches the terminal");

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code ferry inspect FILE} with placement flags: the plan, its JSON and the fit refusal. */
 class InspectPlanTest {
@@ -28,17 +25,8 @@ class InspectPlanTest {
     @TempDir
     Path dir;
 
-    record Result(int exitCode, String out, String err) {
-    }
-
-    private static Result inspect(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new InspectCommand());
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    private static InspectRun inspect(String... args) {
+        return InspectRun.of(args);
     }
 
     private static String fixture(String name) {
@@ -51,14 +39,14 @@ class InspectPlanTest {
 
     @Test
     void withoutPlacementFlagsThereIsNoPlan() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"));
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"));
         assertEquals(0, r.exitCode(), r.err());
         assertFalse(r.out().contains("placement plan"), r.out());
     }
 
     @Test
     void cpuMoePrintsEveryTensorsHomeAndTheVerdict() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--cpu-moe", "--gpu-memory", "24G", "--pinned-expert-cache");
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--cpu-moe", "--gpu-memory", "24G", "--pinned-expert-cache");
         assertEquals(0, r.exitCode(), r.err());
         String out = r.out();
         assertTrue(out.contains("\nplacement plan\n"), out);
@@ -74,7 +62,7 @@ class InspectPlanTest {
 
     @Test
     void jsonCarriesThePlanAndItsTotalsAddUp() throws IOException {
-        Result r = inspect(fixture("small-qwen3moe-k-Q4_K_M.gguf"), "--json", "-ngl", "2", "-ot", "blk\\.3\\.ffn=CPU,exps=CPU",
+        InspectRun r = inspect(fixture("small-qwen3moe-k-Q4_K_M.gguf"), "--json", "-ngl", "2", "-ot", "blk\\.3\\.ffn=CPU,exps=CPU",
                 "--gpu-memory", "8G", "-c", "256", "-ctk", "f32");
         assertEquals(0, r.exitCode(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
@@ -108,7 +96,7 @@ class InspectPlanTest {
 
     @Test
     void aPlanThatDoesNotFitExitsWithOneLineOfNumbers() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "all", "--gpu-memory", "1M");
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "all", "--gpu-memory", "1M");
         assertEquals(1, r.exitCode());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().matches("ferry inspect: the plan needs [0-9.]+ MiB of VRAM: weights [0-9.]+ (KiB|MiB) \\+ KV cache [0-9.]+ MiB"
@@ -118,21 +106,21 @@ class InspectPlanTest {
 
     @Test
     void badFlagsGiveOneLineNamingTheFlag() {
-        Result cuda1 = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ot", "exps=CUDA1", "--gpu-memory", "8G");
+        InspectRun cuda1 = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ot", "exps=CUDA1", "--gpu-memory", "8G");
         assertEquals(1, cuda1.exitCode());
         assertEquals("ferry inspect: -ot/--override-tensor 'exps=CUDA1': buffer CUDA1 names GPU 1, but ferry uses one GPU (CUDA0)\n",
                 cuda1.err());
         assertEquals("", cuda1.out());
-        Result regex = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ot", "blk.[0=CPU");
+        InspectRun regex = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ot", "blk.[0=CPU");
         assertEquals(1, regex.exitCode());
         assertTrue(regex.err().startsWith("ferry inspect: -ot/--override-tensor: 'blk.[0' is not a valid regular expression"), regex.err());
-        Result size = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--gpu-memory", "big");
+        InspectRun size = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--gpu-memory", "big");
         assertEquals("ferry inspect: --gpu-memory: 'big' is not a size (examples: 8G, 512M, 1.5GiB, 4096)\n", size.err());
     }
 
     @Test
     void gpuHomesWithoutAGpuAreAnErrorThatSuggestsTheWayOut() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "0", "-ot", "output=CUDA0", "--device", "auto");
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "0", "-ot", "output=CUDA0", "--device", "auto");
         if (r.out().isEmpty()) {
             assertEquals(1, r.exitCode());
             assertTrue(r.err().contains("but there is no GPU (no GPU: "), r.err());
@@ -140,14 +128,14 @@ class InspectPlanTest {
         } else {
             assertEquals(0, r.exitCode(), "a machine with a GPU plans output.weight on it: " + r.err());
         }
-        Result cpu = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "0", "--device", "auto");
+        InspectRun cpu = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "-ngl", "0", "--device", "auto");
         assertEquals(0, cpu.exitCode(), cpu.err());
         assertTrue(cpu.out().contains("  -ngl         0 (of 4 layers + output): everything on the CPU\n"), cpu.out());
     }
 
     @Test
     void theSimulatedDeviceIsPlannedWithItsMemory() {
-        Result r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--device", "sim", "--cpu-moe");
+        InspectRun r = inspect(fixture("tiny-qwen3moe-Q8_0.gguf"), "--device", "sim", "--cpu-moe");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().matches("(?s).*\\n  GPU +[0-9.]+ MiB of 24\\.0 GiB: weights .*"), r.out());
     }
@@ -156,14 +144,14 @@ class InspectPlanTest {
     @Test
     void aHugeModelIsPlannedFromItsHeaderAsAPerLayerTable() throws IOException {
         Path file = hugeExpertFile(70);
-        Result fits = inspect(file.toString(), "--cpu-moe", "--gpu-memory", "24G");
+        InspectRun fits = inspect(file.toString(), "--cpu-moe", "--gpu-memory", "24G");
         assertEquals(0, fits.exitCode(), fits.err());
         assertTrue(fits.out().contains("  layer  tensors  GPU      host  extra copies  routed experts\n"), fits.out());
         assertTrue(fits.out().contains("  69           3  0 B  11.2 GiB           0 B  HOST\n"), fits.out());
         String planText = fits.out().substring(fits.out().indexOf("\nplacement plan\n"));
         assertFalse(planText.contains("blk.0.ffn_up_exps.weight"), "no per-tensor rows for big models");
 
-        Result gpu = inspect(file.toString(), "--gpu-memory", "24G", "--json");
+        InspectRun gpu = inspect(file.toString(), "--gpu-memory", "24G", "--json");
         assertEquals(1, gpu.exitCode());
         JsonNode plan = new ObjectMapper().readTree(gpu.out()).get("plan");
         assertEquals(70 * 3 * EXPERT_TENSOR_BYTES, plan.get("gpu").get("weights_bytes").asLong());
@@ -171,7 +159,7 @@ class InspectPlanTest {
         assertTrue(gpu.err().startsWith("ferry inspect: the plan needs 781.2 GiB of VRAM: weights 780.9 GiB + KV cache 0 B + compute "),
                 gpu.err());
 
-        Result ram = inspect(file.toString(), "-ngl", "0", "--gpu-memory", "24G", "--no-mmap");
+        InspectRun ram = inspect(file.toString(), "-ngl", "0", "--gpu-memory", "24G", "--no-mmap");
         assertEquals(1, ram.exitCode());
         assertTrue(ram.err().startsWith("ferry inspect: the plan needs 780.9 GiB of host RAM: placed weights 780.9 GiB + pinned 0 B"
                 + " + KV cache 0 B, the machine has "), ram.err());
