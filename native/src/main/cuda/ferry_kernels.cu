@@ -215,6 +215,18 @@ extern "C" __global__ void ferry_add_f32(const float* a, const float* b, float* 
     if (i < n) out[i] = a[i] + b[i];
 }
 
+// y[i] = a * x[i]; y may alias x.
+extern "C" __global__ void ferry_scale_f32(const float* x, float* y, float a, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = a * x[i];
+}
+
+// y[i] += a * x[i], fused (one rounding), as the CPU path's vectorised axpy.
+extern "C" __global__ void ferry_axpy_f32(const float* x, float* y, float a, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = fmaf(a, x[i], y[i]);
+}
+
 // Per token (one block each, thread 0 works): softmax over the experts, the k most probable
 // (ties to the lower index) in descending order, weights renormalised to sum 1 when asked.
 extern "C" __global__ void ferry_router_topk_f32(const float* logits, int* ids, float* weights, int tokens, int experts,

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -75,6 +76,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-ctv", "--cache-type-v"}, defaultValue = "f16", description = "KV cache type for V (default: ${DEFAULT-VALUE}).")
     String cacheTypeV;
+
+    @Mixin
+    GpuOptions gpu;
 
     @Option(names = {"-o", "--output"}, defaultValue = "md", description = "Output format: md or json (default: ${DEFAULT-VALUE}).")
     String format;
@@ -140,12 +144,17 @@ public final class BenchCommand implements Callable<Integer> {
             for (PlacementOptions placement : placements) {
                 try (InferenceEngine engine = new InferenceEngine(placement, host, Math.max(maxTokens, 1), microBatch,
                         KvCacheType.parse("--cache-type-k", cacheTypeK), KvCacheType.parse("--cache-type-v", cacheTypeV),
-                        Precision.QUANTIZED, System.err)) {
+                        Precision.QUANTIZED, System.err, java.util.Optional.of(gpu.request()))) {
                     int t = engine.threads();
                     String backend = numa == null ? "CPU" : "CPU numa-" + placement.numa().orElseThrow().flagValue();
+                    var device = engine.deviceRuntime().filter(d -> d.hasDevice());
+                    if (device.isPresent()) {
+                        backend = device.get().backend() + "+" + backend;
+                    }
                     for (int p : prompts) {
                         if (p > 0) {
                             results.add(new Result(name, size, params, backend, t, "pp" + p, p, measure(loaded, engine, p, false)));
+                            device.ifPresent(d -> reportDevice(d, "pp" + p));
                             if (format.equals("md")) {
                                 System.err.println("ferry bench: pp" + p + " t=" + t + " done");
                             }
@@ -154,6 +163,7 @@ public final class BenchCommand implements Callable<Integer> {
                     for (int g : gens) {
                         if (g > 0) {
                             results.add(new Result(name, size, params, backend, t, "tg" + g, g, measure(loaded, engine, g, true)));
+                            device.ifPresent(d -> reportDevice(d, "tg" + g));
                         }
                     }
                 }
@@ -194,6 +204,30 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return tps;
+    }
+
+    /**
+     * The device side of one test on stderr: where the experts ran, what was uploaded from which
+     * memory, and the achieved pinned upload rate against the raw pinned rate measured right after.
+     */
+    private static void reportDevice(dev.ferry.moe.runtime.DeviceRuntime device, String test) {
+        var stats = device.stats();
+        for (String line : stats.describe()) {
+            System.err.println("ferry bench: " + test + ": " + line);
+        }
+        for (var phase : dev.ferry.moe.hybrid.HybridStats.Phase.values()) {
+            for (var u : stats.uploads(phase)) {
+                if (phase != dev.ferry.moe.hybrid.HybridStats.Phase.LOAD && u.kind() != dev.ferry.cuda.HostMemoryKind.PAGEABLE
+                        && u.seconds() > 0) {
+                    double raw = device.pinnedUploadGigabytesPerSecond(64L << 20, 5);
+                    System.err.printf(java.util.Locale.ROOT,
+                            "ferry bench: %s: %s expert uploads from %s memory at %.2f GB/s = %.0f%% of the raw pinned rate "
+                                    + "measured now (%.2f GB/s, 64 MiB copies)%n", test, phase.label(), u.kind().label(),
+                            u.gigabytesPerSecond(), 100 * u.gigabytesPerSecond() / raw, raw);
+                }
+            }
+        }
+        stats.clear();
     }
 
     private static void printMarkdown(List<Result> results) {

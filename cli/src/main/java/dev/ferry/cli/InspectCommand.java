@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -47,37 +48,12 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Write the summary (and the plan) as JSON.")
     boolean json;
 
-    @Option(names = {"-ngl", "--gpu-layers", "--n-gpu-layers"}, paramLabel = "N",
-            description = "Repeating layers on the GPU, counted from the last (llama.cpp: layers i >= n_layer - N); N > n_layer "
-                    + "also puts the output layer there; 'all' = every layer and the output. token_embd always stays on the CPU. "
-                    + "Default: all when there is a GPU (as recent llama.cpp), 0 without one.")
-    String gpuLayers;
-
-    @Option(names = {"-ot", "--override-tensor"}, paramLabel = "REGEX=BUFFER",
-            description = "Put tensors whose name matches REGEX (a search, as llama.cpp) on BUFFER: CPU or CUDA0. Repeatable and "
-                    + "comma-separated; the first matching rule wins; -ot rules come before --cpu-moe / --n-cpu-moe.")
-    List<String> overrides = new ArrayList<>();
-
-    @Option(names = {"-cmoe", "--cpu-moe"}, description = "Keep all routed-expert tensors (*_exps) on the CPU.")
-    boolean cpuMoe;
-
-    @Option(names = {"-ncmoe", "--n-cpu-moe"}, paramLabel = "N", description = "Keep the routed experts of the first N layers on the CPU.")
-    Integer nCpuMoe;
+    @Mixin
+    GpuOptions gpu;
 
     @Option(names = "--numa", paramLabel = "POLICY",
             description = "Place host tensors per NUMA node: distribute, isolate, numactl, mirror, shard (default: none, the file mapping).")
     String numa;
-
-    @Option(names = "--pinned-expert-cache",
-            description = "Plan a pinned copy of every host *_exps tensor on the GPU's NUMA node for fast uploads.")
-    boolean pinnedExpertCache;
-
-    @Option(names = "--pin-in-place", description = "Pin the placed expert buffers themselves (cuMemHostRegister): no extra RAM.")
-    boolean pinInPlace;
-
-    @Option(names = "--pinned-cache-size", paramLabel = "SIZE",
-            description = "Pin at most SIZE of experts (e.g. 8G, 512M, 1.5GiB; powers of 1024), streaming the rest through a small staging area.")
-    String pinnedCacheSize;
 
     @Option(names = "--no-mmap", description = "Host weights copied into anonymous memory instead of read from the file mapping.")
     boolean noMmap;
@@ -99,10 +75,6 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--gpu-memory", paramLabel = "SIZE",
             description = "Plan for a GPU with SIZE of memory (e.g. 24G) instead of probing one; works without a GPU.")
     String gpuMemory;
-
-    @Option(names = "--device", paramLabel = "auto|cuda|sim",
-            description = "The GPU to plan for: auto (a real GPU if there is one, else none), cuda, or sim (the simulated 24 GiB device).")
-    String device;
 
     @Spec
     CommandSpec spec;
@@ -146,23 +118,22 @@ public final class InspectCommand implements Callable<Integer> {
 
     /** True when any flag that shapes the plan was given. */
     boolean placementRequested() {
-        return gpuLayers != null || !overrides.isEmpty() || cpuMoe || nCpuMoe != null || numa != null || pinnedExpertCache || pinInPlace
-                || pinnedCacheSize != null || noMmap || contextLength != null || microBatch != null || cacheTypeK != null
-                || cacheTypeV != null || gpuMemory != null || device != null;
+        return gpu.any() || numa != null || noMmap || contextLength != null || microBatch != null || cacheTypeK != null
+                || cacheTypeV != null || gpuMemory != null;
     }
 
     PlanOptions planOptions() {
-        return PlanOptions.parse(gpuLayers, overrides, cpuMoe, nCpuMoe, numa, pinnedExpertCache, pinInPlace, pinnedCacheSize, noMmap,
-                contextLength, microBatch, cacheTypeK, cacheTypeV);
+        return PlanOptions.parse(gpu.gpuLayers, gpu.overrides, gpu.cpuMoe, gpu.nCpuMoe, numa, gpu.pinnedExpertCache, gpu.pinInPlace,
+                gpu.pinnedCacheSize, noMmap, contextLength, microBatch, cacheTypeK, cacheTypeV);
     }
 
     /** {@code --gpu-memory} as given, else the device {@code --device} opens (auto: a real GPU or none). */
     private GpuTarget gpuTarget(HostContext host) {
-        DeviceChoice choice = DeviceChoice.parse(device == null ? "auto" : device);
+        DeviceChoice choice = gpu.choice();
         if (gpuMemory != null) {
             return GpuTarget.planned(ByteSize.parse("--gpu-memory", gpuMemory));
         }
-        try (OpenedDevice opened = Devices.open(choice)) {
+        try (OpenedDevice opened = Devices.open(choice, gpu.deviceOptions())) {
             return GpuTarget.of(opened, host.topology());
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("--device " + choice.name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage(), e);

@@ -32,6 +32,9 @@ public final class LogitsCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    GpuOptions gpu;
+
     static final class Prompt {
         @Option(names = "--prompt-ids", split = ",", description = "Comma-separated token ids.")
         int[] ids;
@@ -58,7 +61,7 @@ public final class LogitsCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top-k must be at least 1, got " + topK);
         }
         try (LoadedModel loaded = model.load();
-             InferenceEngine engine = model.engine();
+             InferenceEngine engine = model.engine(gpu);
              InferenceSession session = engine.newSession(loaded);
              Arena arena = Arena.ofShared()) {
             int[] ids = prompt.ids != null ? prompt.ids : Prompts.tokenize(loaded, prompt.text);

@@ -121,13 +121,14 @@ public final class ModelOptions {
         };
     }
 
-    InferenceEngine engine() {
+    /** The engine for these flags and the GPU flags in {@code gpu} (a real GPU by default when there is one). */
+    InferenceEngine engine(GpuOptions gpu) {
         if (contextLength < 0) {
             throw new IllegalArgumentException("-c: context length must be 0 or positive, got " + contextLength);
         }
         InferenceEngine engine = new InferenceEngine(placementOptions(), null, contextLength, microBatch,
                 KvCacheType.parse("--cache-type-k", cacheTypeK), KvCacheType.parse("--cache-type-v", cacheTypeV),
-                precisionValue(), System.err);
+                precisionValue(), System.err, java.util.Optional.of(gpu.request()));
         if (verbose() && loaded != null) {
             // -v: topology, CPU assignment, placement plan and verified page placement, before the run.
             try {

@@ -31,6 +31,9 @@ public final class RunCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    GpuOptions gpu;
+
+    @Mixin
     SamplingOptions sampling;
 
     @Option(names = {"-p", "--prompt"}, description = "Prompt text (default: \"" + DEFAULT_PROMPT + "\").")
@@ -57,7 +60,7 @@ public final class RunCommand implements Callable<Integer> {
         PrintStream err = System.err;
         String text = promptText();
         try (LoadedModel loaded = model.loadOrDemo(err);
-             InferenceEngine engine = model.engine();
+             InferenceEngine engine = model.engine(gpu);
              InferenceSession session = engine.newSession(loaded);
              Generator generator = new Generator(session, loaded.tokenizer(), sampling.params())) {
             ModelConfig c = loaded.config();
@@ -81,6 +84,7 @@ public final class RunCommand implements Callable<Integer> {
             });
             out.println();
             printTimings(err, loaded.loadMillis(), stats);
+            engine.deviceRuntime().ifPresent(d -> HybridReport.print(err, d));
         }
         return 0;
     }

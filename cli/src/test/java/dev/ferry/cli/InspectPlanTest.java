@@ -87,9 +87,10 @@ class InspectPlanTest {
         }
         assertEquals(j.get("tensor_bytes").asLong(), gpu + host);
         assertEquals(gpu, plan.get("gpu").get("weights_bytes").asLong());
-        // K f32 (4 B) + V f16 (2 B), 2 GPU layers, 256 positions, 2 KV heads x 64.
-        assertEquals(2L * 256 * (128 * 4 + 128 * 2), plan.get("gpu").get("kv_cache_bytes").asLong());
-        assertEquals(4L * 256 * (128 * 4 + 128 * 2), plan.get("kv_cache_bytes").asLong());
+        // GPU layers: F32 K and V (the device attention reads F32); CPU layers: K f32 (4 B) + V f16 (2 B);
+        // 2 + 2 layers, 256 positions, 2 KV heads x 64.
+        assertEquals(2L * 256 * (128 * 4 + 128 * 4), plan.get("gpu").get("kv_cache_bytes").asLong());
+        assertEquals(2L * 256 * (128 * 4 + 128 * 4) + 2L * 256 * (128 * 4 + 128 * 2), plan.get("kv_cache_bytes").asLong());
         assertTrue(plan.get("fits").asBoolean());
         assertEquals(8L << 30, plan.get("gpu").get("capacity_bytes").asLong());
     }

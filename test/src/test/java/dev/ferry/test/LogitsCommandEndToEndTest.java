@@ -36,22 +36,29 @@ class LogitsCommandEndToEndTest {
         throw new IllegalArgumentException(caseName);
     }
 
-    @ParameterizedTest(name = "{0} {1} --precision {3} passes compare_logits --mode {4}")
+    @ParameterizedTest(name = "{0} {1} --precision {3} {5} passes compare_logits --mode {4}")
     @CsvSource({
-        "tiny-qwen3moe-F32.gguf, ids, tiny-qwen3moe-F32.gguf.ref.json, exact, exact",
-        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M-deqF32.gguf.ref.json, exact, exact",
-        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M.gguf.ref.json, quantized, quant",
-        "tiny-qwen3-Q8_0.gguf, ids, tiny-qwen3-Q8_0.gguf.ref.json, quantized, quant",
+        "tiny-qwen3moe-F32.gguf, ids, tiny-qwen3moe-F32.gguf.ref.json, exact, exact, ''",
+        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M-deqF32.gguf.ref.json, exact, exact, ''",
+        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M.gguf.ref.json, quantized, quant, ''",
+        "tiny-qwen3-Q8_0.gguf, ids, tiny-qwen3-Q8_0.gguf.ref.json, quantized, quant, ''",
+        "tiny-qwen3moe-F32.gguf, ids, tiny-qwen3moe-F32.gguf.ref.json, exact, exact, --device sim -ot exps=CPU --pinned-expert-cache --offload-batch-size 4",
+        "small-qwen3moe-k-Q4_K_M.gguf, text, small-qwen3moe-k-Q4_K_M.gguf.ref.json, quantized, quant, --device sim --cpu-moe --pinned-expert-cache",
+        "tiny-qwen3-Q8_0.gguf, ids, tiny-qwen3-Q8_0.gguf.ref.json, quantized, quant, --device sim -ngl 2",
     })
-    void logitsJsonAgreesWithLlamaCpp(String model, String caseName, String ref, String precision, String mode,
+    void logitsJsonAgreesWithLlamaCpp(String model, String caseName, String ref, String precision, String mode, String flags,
                                       @TempDir Path dir) throws Exception {
         JsonNode refJson = new ObjectMapper().readTree(CliRunner.fixture("models/" + ref).toFile());
         List<Integer> ids = teacherForcedIds(refJson, caseName);
         Path out = dir.resolve("ours.json");
-        CliRunner.Outcome o = CliRunner.run("logits", "-m", CliRunner.fixture("models/" + model).toString(),
+        List<String> args = new ArrayList<>(List.of("logits", "-m", CliRunner.fixture("models/" + model).toString(),
                 "--prompt-ids", ids.stream().map(String::valueOf).collect(Collectors.joining(",")),
                 "--top-k", "20", "--json", "-o", out.toString(), "-c", "256", "-ctk", "f32", "-ctv", "f32",
-                "--precision", precision);
+                "--precision", precision));
+        if (!flags.isBlank()) {
+            args.addAll(List.of(flags.strip().split(" +")));
+        }
+        CliRunner.Outcome o = CliRunner.run(args.toArray(String[]::new));
         assertEquals(0, o.exitCode(), o.err());
         JsonNode ours = new ObjectMapper().readTree(out.toFile());
         assertEquals("ferry-logits-v1", ours.get("format").asText());
@@ -64,6 +71,27 @@ class LogitsCommandEndToEndTest {
             assertEquals(0, r.exitCode(), r.output());
             assertTrue(r.output().contains("PASS"), r.output());
         }
+    }
+
+    @Test
+    void runOnTheSimulatedDeviceSaysWhereTheExpertsRanAndWhatWasUploaded() throws Exception {
+        CliRunner.Outcome o = CliRunner.run("run", "-m", CliRunner.fixture("models/tiny-qwen3moe-Q8_0.gguf").toString(), "-n", "4",
+                "-p", "The river carried the ferry across", "--device", "sim", "-ot", "exps=CPU", "--pinned-expert-cache",
+                "--offload-batch-size", "2", "--seed", "1");
+        assertEquals(0, o.exitCode(), o.err());
+        assertTrue(o.err().contains("simulated"), o.err());
+        assertTrue(o.err().matches("(?s).*prefill: \\d+ tokens.*expert work 0% CPU / 100% GPU.*"), o.err());
+        assertTrue(o.err().matches("(?s).*from pinned memory on node \\d+: .* GB/s.*"), o.err());
+        assertTrue(o.err().matches("(?s).*decode: 3 tokens .*expert work 100% CPU / 0% GPU.*weights uploaded 0.0 MiB.*"), o.err());
+    }
+
+    @Test
+    void gpuFlagsWithoutADeviceFallBackToTheCpuAndSaySo() throws Exception {
+        CliRunner.Outcome o = CliRunner.run("run", "-m", CliRunner.fixture("models/tiny-qwen3moe-Q8_0.gguf").toString(), "-n", "2",
+                "-ot", "exps=CPU", "--pinned-expert-cache", "--seed", "1");
+        assertEquals(0, o.exitCode(), o.err());
+        org.junit.jupiter.api.Assumptions.assumeTrue(o.err().contains("no GPU"), "a real GPU is present");
+        assertTrue(o.err().contains("GPU flags are ignored"), o.err());
     }
 
     @Test

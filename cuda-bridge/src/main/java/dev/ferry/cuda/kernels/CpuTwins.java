@@ -44,6 +44,14 @@ public final class CpuTwins {
             a.expectCount(7);
             routerTopK(a.segment(0), a.segment(1), a.segment(2), a.i32(3), a.i32(4), a.i32(5), a.i32(6) != 0);
         });
+        registry.register(KernelNames.SCALE, (grid, a) -> {
+            a.expectCount(4);
+            scale(a.segment(0), a.segment(1), a.f32(2), a.i64(3));
+        });
+        registry.register(KernelNames.AXPY, (grid, a) -> {
+            a.expectCount(4);
+            axpy(a.segment(0), a.segment(1), a.f32(2), a.i64(3));
+        });
         registry.register(KernelNames.F32_TO_F16, (grid, a) -> {
             a.expectCount(3);
             f32ToF16(a.segment(0), a.segment(1), a.i64(2));
@@ -165,6 +173,20 @@ public final class CpuTwins {
     public static void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
         for (long i = 0; i < n; i++) {
             out.set(F32, i * 4, a.get(F32, i * 4) + b.get(F32, i * 4));
+        }
+    }
+
+    /** {@code y[i] = a * x[i]}; {@code y} may be {@code x}. */
+    public static void scale(MemorySegment x, MemorySegment y, float a, long n) {
+        for (long i = 0; i < n; i++) {
+            y.set(F32, i * 4, a * x.get(F32, i * 4));
+        }
+    }
+
+    /** {@code y[i] += a * x[i]}, fused multiply-add. */
+    public static void axpy(MemorySegment x, MemorySegment y, float a, long n) {
+        for (long i = 0; i < n; i++) {
+            y.set(F32, i * 4, Math.fma(a, x.get(F32, i * 4), y.get(F32, i * 4)));
         }
     }
 

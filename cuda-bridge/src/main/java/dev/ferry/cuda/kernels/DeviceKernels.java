@@ -61,6 +61,18 @@ public final class DeviceKernels {
                 KernelArg.i64(n));
     }
 
+    /** See {@link CpuTwins#scale}. */
+    public static void scale(Stream s, DeviceBuffer x, DeviceBuffer y, float a, long n) {
+        s.launch(KernelNames.SCALE, LaunchGrid.covering(n, 256), KernelArg.of(x), KernelArg.of(y), KernelArg.f32(a),
+                KernelArg.i64(n));
+    }
+
+    /** See {@link CpuTwins#axpy}. */
+    public static void axpy(Stream s, DeviceBuffer x, DeviceBuffer y, float a, long n) {
+        s.launch(KernelNames.AXPY, LaunchGrid.covering(n, 256), KernelArg.of(x), KernelArg.of(y), KernelArg.f32(a),
+                KernelArg.i64(n));
+    }
+
     /** See {@link CpuTwins#routerTopK}; {@code ids} receives int32 expert ids. */
     public static void routerTopK(Stream s, DeviceBuffer logits, DeviceBuffer ids, DeviceBuffer weights, int tokens,
                                   int experts, int k, boolean renormalize) {

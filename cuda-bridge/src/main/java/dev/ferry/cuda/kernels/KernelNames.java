@@ -10,6 +10,8 @@ public final class KernelNames {
     public static final String ADD = "ferry_add_f32";
     public static final String ROUTER_TOPK = "ferry_router_topk_f32";
     public static final String F32_TO_F16 = "ferry_f32_to_f16";
+    public static final String SCALE = "ferry_scale_f32";
+    public static final String AXPY = "ferry_axpy_f32";
 
     private KernelNames() {
     }

@@ -56,7 +56,7 @@ public final class DeviceContract {
                 new Check("neox rope matches its twin", DeviceContract::rope),
                 new Check("decode attention (GQA) matches its twin", d -> attention(d, 1, 37)),
                 new Check("prefill attention (causal, GQA) matches its twin", d -> attention(d, 19, 5)),
-                new Check("swiglu and add match their twins", DeviceContract::swigluAndAdd),
+                new Check("swiglu, add, scale and axpy match their twins", DeviceContract::swigluAndAdd),
                 new Check("router top-k matches its twin", DeviceContract::routerTopK),
                 new Check("f32 to f16 conversion matches its twin", DeviceContract::f32ToF16),
                 new Check("F32 GEMM matches its twin", d -> gemm(d, GemmType.F32, 1)),
@@ -265,6 +265,12 @@ public final class DeviceContract {
                 CpuTwins.add(a, b, expected, n);
                 DeviceKernels.add(d.defaultStream(), da, db, out, n);
                 closeFloats("add", expected, download(d, out, arena), 0, 0);
+                CpuTwins.scale(a, expected, -1.5f, n);
+                DeviceKernels.scale(d.defaultStream(), da, out, -1.5f, n);
+                closeFloats("scale", expected, download(d, out, arena), 0, 0);
+                CpuTwins.axpy(b, expected, 0.25f, n);
+                DeviceKernels.axpy(d.defaultStream(), db, out, 0.25f, n);
+                closeFloats("axpy", expected, download(d, out, arena), 0, 0);
             }
         }
     }

@@ -82,6 +82,15 @@ class CpuTwinsTest {
     }
 
     @Test
+    void scaleThenAxpyAccumulatesWeightedRows() {
+        MemorySegment out = arena.allocate(8);
+        CpuTwins.scale(floats(1, -2), out, 0.5f, 2);
+        assertArrayEquals(new float[] {0.5f, -1f}, read(out), 0f);
+        CpuTwins.axpy(floats(4, 8), out, 0.25f, 2);
+        assertArrayEquals(new float[] {1.5f, 1f}, read(out), 0f);
+    }
+
+    @Test
     void routerPicksMostProbableExpertsAndRenormalises() {
         MemorySegment logits = floats(0, (float) Math.log(3), (float) Math.log(2), (float) Math.log(3));
         MemorySegment ids = arena.allocate(8);

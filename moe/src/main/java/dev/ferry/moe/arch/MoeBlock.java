@@ -106,6 +106,29 @@ final class MoeBlock implements AutoCloseable {
         long embd = c.embeddingLength();
         router.matmul(layer.router(), in, embd, n, routerLogits, experts);
         route(n, experts);
+        computeExperts(l, layer, in, n, out);
+    }
+
+    /**
+     * The experts of layer {@code l} with the routing already decided elsewhere (the router ran on
+     * the GPU): {@code ids} and {@code expertWeights} hold {@code n * expert_used_count} entries,
+     * token-major, in selection order.
+     */
+    void forwardRouted(int l, QwenLayer layer, MemorySegment in, int n, int[] ids, float[] expertWeights, MemorySegment out) {
+        int slots = n * used;
+        for (int s = 0; s < slots; s++) {
+            if (ids[s] < 0 || ids[s] >= c.expertCount()) {
+                throw new IllegalArgumentException("layer " + l + ": routed expert id " + ids[s] + " is outside 0.."
+                        + (c.expertCount() - 1));
+            }
+        }
+        System.arraycopy(ids, 0, selected, 0, slots);
+        System.arraycopy(expertWeights, 0, weights, 0, slots);
+        computeExperts(l, layer, in, n, out);
+    }
+
+    private void computeExperts(int l, QwenLayer layer, MemorySegment in, int n, MemorySegment out) {
+        long embd = c.embeddingLength();
         assignLanes(l, layer, n);
         currentIn = in;
         currentLayer = l;

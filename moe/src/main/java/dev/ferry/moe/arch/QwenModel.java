@@ -128,6 +128,9 @@ public final class QwenModel implements LanguageModel {
 
     @Override
     public InferenceSession newSession(SessionOptions options) {
+        if (options.hybrid().isPresent() && options.hybrid().get().plan().bytesAt(dev.ferry.moe.plan.Home.GPU) > 0) {
+            return new HybridQwenSession(this, options, options.hybrid().get());
+        }
         return new QwenSession(this, options);
     }
 }

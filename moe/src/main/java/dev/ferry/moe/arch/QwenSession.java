@@ -43,6 +43,17 @@ final class QwenSession implements InferenceSession {
     private final MemorySegment scores;
 
     private final WorkerPool.Task attentionTask = this::attentionWorker;
+    private final MicroBatches.Steps steps = new MicroBatches.Steps() {
+        @Override
+        public void forward(int[] tokens, int offset, int n) {
+            QwenSession.this.forward(tokens, offset, n);
+        }
+
+        @Override
+        public void project(int from, int n, MemorySegment logits, long logitsOffset) {
+            projectLogits(from, n, logits, logitsOffset);
+        }
+    };
     private int attnLayer;
     private int attnTokens;
     private int attnStartPos;
@@ -108,36 +119,20 @@ final class QwenSession implements InferenceSession {
 
     @Override
     public void evaluate(int[] tokens, int offset, int count, boolean allLogits, MemorySegment logits) {
-        if (count < 1) {
-            throw new IllegalArgumentException("nothing to evaluate");
-        }
-        if (position + count > contextLength) {
-            throw new IllegalStateException("the prompt and generation need " + (position + count)
-                    + " positions but the context holds " + contextLength + " (raise -c)");
-        }
-        for (int i = offset; i < offset + count; i++) {
-            if (tokens[i] < 0 || tokens[i] >= c.vocabSize()) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " is outside the vocabulary of "
-                        + c.vocabSize());
-            }
-        }
-        int done = 0;
-        while (done < count) {
-            int n = Math.min(microBatch, count - done);
-            boolean last = done + n == count;
-            forward(tokens, offset + done, n);
-            long vocab = c.vocabSize();
-            if (allLogits) {
-                projectLogits(0, n, logits, (long) done * vocab);
-            } else if (last) {
-                projectLogits(n - 1, 1, logits, 0);
-            }
-            done += n;
-        }
+        MicroBatches.evaluate(c, position, contextLength, microBatch, tokens, offset, count, allLogits, logits, steps);
     }
 
     /** Runs the transformer over {@code n} tokens, leaving the final hidden states in {@code x}. */
     private void forward(int[] tokens, int offset, int n) {
+        embed(tokens, offset, n);
+        for (int l = 0; l < c.layerCount(); l++) {
+            layer(l, n);
+        }
+        position += n;
+    }
+
+    /** Token embeddings of {@code n} tokens into the hidden states. */
+    void embed(int[] tokens, int offset, int n) {
         long embd = c.embeddingLength();
         WeightMatrix emb = model.tokenEmbedding();
         BlockDecoder decoder = Decoders.of(emb.type());
@@ -145,20 +140,42 @@ final class QwenSession implements InferenceSession {
         for (int t = 0; t < n; t++) {
             decoder.decodeRow(emb.data(), tokens[offset + t] * rowBytes, x, t * embd * Float.BYTES, embd);
         }
-        for (int l = 0; l < c.layerCount(); l++) {
-            QwenLayer layer = model.layer(l);
-            attentionBlock(l, layer, n);
-            for (int t = 0; t < n; t++) {
-                VectorOps.rmsNorm(x, t * embd, layer.ffnNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
-            }
-            if (layer.isMixtureOfExperts()) {
-                moe.forward(l, layer, xb, n, xb);
-                addRows(xb, n);
-            } else {
-                denseFeedForward(layer, n);
-            }
+    }
+
+    /** Block {@code l} on the CPU for {@code n} tokens at the current position. */
+    void layer(int l, int n) {
+        long embd = c.embeddingLength();
+        QwenLayer layer = model.layer(l);
+        attentionBlock(l, layer, n);
+        for (int t = 0; t < n; t++) {
+            VectorOps.rmsNorm(x, t * embd, layer.ffnNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());
         }
+        if (layer.isMixtureOfExperts()) {
+            moe.forward(l, layer, xb, n, xb);
+            addRows(xb, n);
+        } else {
+            denseFeedForward(layer, n);
+        }
+    }
+
+    /** Moves the position on after a batch whose layers ran elsewhere too (the hybrid session). */
+    void advance(int n) {
         position += n;
+    }
+
+    /** The hidden states: {@code microBatch x n_embd} floats. */
+    MemorySegment hidden() {
+        return x;
+    }
+
+    /** A scratch of {@code microBatch x n_embd} floats the hybrid session may use for expert inputs. */
+    MemorySegment scratch() {
+        return xb;
+    }
+
+    /** The routed experts of layer {@code l} on the CPU workers, with the routing decided on the device. */
+    void routedExperts(int l, MemorySegment in, int n, int[] ids, float[] weights, MemorySegment out) {
+        moe.forwardRouted(l, model.layer(l), in, n, ids, weights, out);
     }
 
     private void attentionBlock(int l, QwenLayer layer, int n) {
@@ -240,7 +257,7 @@ final class QwenSession implements InferenceSession {
     }
 
     /** Final norm and output head for rows {@code [from, from+n)} of {@code x}. */
-    private void projectLogits(int from, int n, MemorySegment logits, long logitsOffset) {
+    void projectLogits(int from, int n, MemorySegment logits, long logitsOffset) {
         long embd = c.embeddingLength();
         for (int t = 0; t < n; t++) {
             VectorOps.rmsNorm(x, (from + t) * embd, model.outputNorm(), 0, xb, t * embd, embd, c.rmsEpsilon());

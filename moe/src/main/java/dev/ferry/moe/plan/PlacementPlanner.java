@@ -11,6 +11,7 @@ import dev.ferry.loader.GgufFile;
 import dev.ferry.loader.TensorInfo;
 import dev.ferry.moe.placement.ExpertPlacement;
 import dev.ferry.moe.runtime.KvCache;
+import dev.ferry.moe.runtime.KvCacheType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -226,7 +227,11 @@ public final class PlacementPlanner {
             notes.add("-c 0: the model's trained context, " + context + " tokens");
         }
         int gpuKvLayers = ngl == 0 ? 0 : layers - firstGpuLayer;
-        long kvGpu = KvCache.bytesFor(gpuKvLayers, context, shape.keyWidth(), shape.valueWidth(), options.cacheTypeK(), options.cacheTypeV());
+        // The device attention kernel reads an F32 cache: -ctk / -ctv apply to the CPU layers only.
+        long kvGpu = KvCache.bytesFor(gpuKvLayers, context, shape.keyWidth(), shape.valueWidth(), KvCacheType.F32, KvCacheType.F32);
+        if (gpuKvLayers > 0 && (options.cacheTypeK() != KvCacheType.F32 || options.cacheTypeV() != KvCacheType.F32)) {
+            notes.add("the KV cache of GPU layers is F32 (the device attention kernel reads F32); -ctk/-ctv apply to CPU layers");
+        }
         long kvHost = KvCache.bytesFor(layers - gpuKvLayers, context, shape.keyWidth(), shape.valueWidth(), options.cacheTypeK(),
                 options.cacheTypeV());
         if (kvHost > 0) {

@@ -25,6 +25,7 @@ import dev.ferry.moe.placement.HostContext;
 import dev.ferry.moe.placement.NodeWorkCounters;
 import dev.ferry.moe.placement.PlacedExperts;
 import dev.ferry.moe.placement.PlacementOptions;
+import dev.ferry.moe.plan.PlanOptions;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -67,6 +68,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final KvCacheType keyType;
     private final KvCacheType valueType;
     private final Precision precision;
+    private final Optional<DeviceRuntime> deviceRuntime;
 
     /** No placement and a plain pool of {@code threads} workers. */
     public InferenceEngine(int threads, int contextLength, int microBatch, KvCacheType keyType, KvCacheType valueType,
@@ -80,6 +82,15 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public InferenceEngine(PlacementOptions options, HostContext host, int contextLength, int microBatch, KvCacheType keyType,
                            KvCacheType valueType, Precision precision, PrintStream log) {
+        this(options, host, contextLength, microBatch, keyType, valueType, precision, log, Optional.empty());
+    }
+
+    /**
+     * With the GPU flags in {@code device}: opens the device they ask for (or says why there is
+     * none); sessions then run the layers the plan puts on it there.
+     */
+    public InferenceEngine(PlacementOptions options, HostContext host, int contextLength, int microBatch, KvCacheType keyType,
+                           KvCacheType valueType, Precision precision, PrintStream log, Optional<DeviceRequest> device) {
         this.options = options;
         this.log = log;
         this.contextLength = contextLength;
@@ -125,6 +136,12 @@ public final class InferenceEngine implements AutoCloseable {
             this.counters = new NodeWorkCounters(List.of(denseNode));
         }
         this.cpuNotes = List.copyOf(notes);
+        this.deviceRuntime = device.map(request -> DeviceRuntime.open(request, log));
+    }
+
+    /** The device side, when GPU flags were given (it may still have no device: see its status). */
+    public Optional<DeviceRuntime> deviceRuntime() {
+        return deviceRuntime;
     }
 
     private static PlacementOptions checkedThreads(int threads) {
@@ -160,8 +177,19 @@ public final class InferenceEngine implements AutoCloseable {
 
     public InferenceSession newSession(LoadedModel model) {
         int ctx = contextLengthFor(model);
-        return model.model().newSession(new SessionOptions(ctx, Math.min(microBatch, ctx), keyType, valueType,
-                precision, placement(model)));
+        CpuPlacement placement = placement(model);
+        SessionOptions session = new SessionOptions(ctx, Math.min(microBatch, ctx), keyType, valueType, precision, placement);
+        if (deviceRuntime.isPresent() && deviceRuntime.get().hasDevice()) {
+            PlanOptions base = new PlanOptions(java.util.OptionalInt.empty(), dev.ferry.moe.plan.TensorOverrides.none(), options.numa(),
+                    dev.ferry.moe.plan.PinnedCache.none(), !options.noMmap(), ctx, Math.min(microBatch, ctx), keyType, valueType);
+            HostContext machine = host != null ? host : HostContext.system();
+            Optional<dev.ferry.moe.hybrid.HybridExecution> hybrid = deviceRuntime.get().execution(model, base, placement, machine,
+                    densePool, precision);
+            if (hybrid.isPresent()) {
+                session = session.withHybrid(hybrid.get());
+            }
+        }
+        return model.model().newSession(session);
     }
 
     /**
@@ -283,12 +311,20 @@ public final class InferenceEngine implements AutoCloseable {
             p.materialisationNotes().forEach(line -> sb.append("  note: ").append(line).append(nl));
             sb.append("Verified placement of expert buffers: ").append(p.verify(VERIFY_PAGES_PER_BUFFER).describe()).append(nl);
         }
+        deviceRuntime.ifPresent(d -> d.describe().forEach(line -> sb.append(line).append(nl)));
         return sb.toString();
     }
 
     @Override
     public synchronized void close() {
         RuntimeException first = null;
+        if (deviceRuntime.isPresent()) {
+            try {
+                deviceRuntime.get().close();
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
         for (Placed p : placements.values()) {
             try {
                 p.close();

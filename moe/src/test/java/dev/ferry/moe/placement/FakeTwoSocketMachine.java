@@ -17,12 +17,17 @@ import java.util.Optional;
  * node 1, so its pools run on this machine's two real CPUs. Buffers are plain JVM memory (no
  * mbind onto a node this machine lacks); threads are pinned with the real calls where allowed.
  */
-final class FakeTwoSocketMachine {
+public final class FakeTwoSocketMachine {
 
     private FakeTwoSocketMachine() {
     }
 
     static HostContext create(Path root) {
+        return create(root, SystemCalls.linux().map(ThreadPinner::of));
+    }
+
+    /** The same machine with {@code pinner} pinning its threads (a recording one in tests of who pins what). */
+    public static HostContext create(Path root, Optional<ThreadPinner> pinner) {
         try {
             write(root, "sys/devices/system/cpu/online", "0-1");
             for (int cpu = 0; cpu < 2; cpu++) {
@@ -41,7 +46,7 @@ final class FakeTwoSocketMachine {
         SysfsReader sysfs = SysfsReader.ofRoot(root);
         Topology topology = Topology.read(sysfs);
         return new HostContext(topology, new HostAllocator(topology, Optional.empty(), sysfs), ProcessNuma.unbound(topology, 0),
-                SystemCalls.linux().map(ThreadPinner::of));
+                pinner);
     }
 
     private static void write(Path root, String path, String text) throws IOException {

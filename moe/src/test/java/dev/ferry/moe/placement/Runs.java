@@ -2,15 +2,11 @@ package dev.ferry.moe.placement;
 
 import dev.ferry.hostmemory.numa.NumaPolicy;
 import dev.ferry.moe.kernel.Precision;
-import dev.ferry.moe.model.InferenceSession;
 import dev.ferry.moe.runtime.InferenceEngine;
 import dev.ferry.moe.runtime.KvCacheType;
 import dev.ferry.moe.runtime.LoadedModel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,26 +39,9 @@ final class Runs {
 
     /** All logits: the first {@code batch} tokens in one call, the rest one at a time (decode). */
     static float[][] logits(InferenceEngine engine, LoadedModel model, int[] ids, int batch) {
-        int vocab = model.config().vocabSize();
-        try (InferenceSession session = engine.newSession(model); Arena arena = Arena.ofShared()) {
-            MemorySegment out = arena.allocate((long) ids.length * vocab * Float.BYTES, 64);
-            session.evaluate(ids, 0, batch, true, out);
-            for (int i = batch; i < ids.length; i++) {
-                session.evaluate(ids, i, 1, true, out.asSlice((long) i * vocab * Float.BYTES));
-            }
-            float[][] rows = new float[ids.length][];
-            for (int p = 0; p < ids.length; p++) {
-                rows[p] = out.asSlice((long) p * vocab * Float.BYTES, (long) vocab * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
-            }
-            return rows;
-        }
+        return dev.ferry.moe.SessionLogits.of(engine, model, ids, batch);
     }
 
-    /**
-     * Logits equal up to JIT rounding: the same kernel calls run on both paths, but the Vector
-     * API's interpreted and compiled lane reductions sum in different orders, so a cold and a warm
-     * run of the same call differ in the last bits.
-     */
     /**
      * Placement must not change the math. Compared with {@link dev.ferry.moe.kernel.Precision#EXACT}:
      * quantized activations would turn the Vector API's different summation order before and

@@ -213,9 +213,9 @@ class PlacementPlannerTest {
     void theKvCacheFollowsTheLayersDevice() {
         PlanOptions o = PlanOptions.defaults().withGpuLayers(1).withContext(256);
         PlacementPlan p = plan(o, GpuTarget.planned(24 * GIB));
-        assertEquals(KvCache.bytesFor(1, 256, 64, 64, KvCacheType.F16, KvCacheType.F16), p.kvBytesGpu());
+        assertEquals(KvCache.bytesFor(1, 256, 64, 64, KvCacheType.F32, KvCacheType.F32), p.kvBytesGpu(), "the device cache is F32");
         assertEquals(KvCache.bytesFor(3, 256, 64, 64, KvCacheType.F16, KvCacheType.F16), p.kvBytesHost());
-        assertEquals(4L * 256 * (64 * 2 + 64 * 2), p.kvBytes());
+        assertEquals(1L * 256 * (64 * 4 + 64 * 4) + 3L * 256 * (64 * 2 + 64 * 2), p.kvBytes());
         PlacementPlan trained = plan(PlanOptions.defaults().withContext(0), GpuTarget.planned(24 * GIB));
         assertEquals(256, trained.contextLength());
     }
