@@ -4,12 +4,12 @@
 #                                   matmul for every type at 2 threads on two shapes (~8 minutes)
 #   FULL=1 bench/run-kernels.sh     every type x shape x threads x tokens (~15 minutes)
 # Builds bench/target${SUFFIX}/benchmarks.jar first when it is missing (SUFFIX=-name for a
-# private build folder). JMH_TIMING replaces the iteration options; extra arguments go to JMH
+# private build folder; JAR=path runs a given benchmarks jar, e.g. a saved baseline). JMH_TIMING replaces the iteration options; extra arguments go to JMH
 # (e.g. -p type=Q4_K to run one type).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 suffix="${SUFFIX:-}"
-jar="$root/bench/target$suffix/benchmarks.jar"
+jar="${JAR:-$root/bench/target$suffix/benchmarks.jar}"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 if [[ ! -f "$jar" ]]; then
   (cd "$root" && mvn -B -q -o -pl bench -am package -Dmaven.test.skip=true -Dferry.build.suffix="$suffix")

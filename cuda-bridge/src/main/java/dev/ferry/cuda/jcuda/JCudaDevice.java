@@ -202,7 +202,9 @@ public final class JCudaDevice implements Device {
         }
         makeCurrent();
         HostPointer pointer = HostPointer.at(memory, 0);
-        int rc = JCudaDriver.cuMemHostRegister(pointer, memory.byteSize(), JCudaDriver.CU_MEMHOSTREGISTER_PORTABLE);
+        // A read-only file mapping (--pin-in-place with --mmap) must be registered read-only.
+        int flags = JCudaDriver.CU_MEMHOSTREGISTER_PORTABLE | (memory.isReadOnly() ? JCudaDriver.CU_MEMHOSTREGISTER_READ_ONLY : 0);
+        int rc = JCudaDriver.cuMemHostRegister(pointer, memory.byteSize(), flags);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new DeviceException("cuMemHostRegister of " + memory.byteSize() + " bytes at 0x"
                     + Long.toHexString(memory.address()) + " failed: " + CUresult.stringFor(rc));

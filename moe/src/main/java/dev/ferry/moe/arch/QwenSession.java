@@ -8,6 +8,7 @@ import dev.ferry.moe.model.ModelConfig;
 import dev.ferry.moe.model.SessionOptions;
 import dev.ferry.moe.ops.Rope;
 import dev.ferry.moe.ops.VectorOps;
+import dev.ferry.moe.plan.Home;
 import dev.ferry.moe.quant.BlockDecoder;
 import dev.ferry.moe.quant.Decoders;
 import dev.ferry.moe.runtime.KvCache;
@@ -73,7 +74,11 @@ final class QwenSession implements InferenceSession {
                 Math.max(c.feedForwardLength(), c.expertFeedForwardLength()));
         int maxRows = c.isMixtureOfExperts() ? MoeBlock.slotsFor(c, microBatch) : microBatch;
         this.matmul = new MatMul(pool, maxCols, maxRows, options.precision());
-        this.cache = new KvCache(c.layerCount(), contextLength, c.keyWidth(), c.valueWidth(),
+        // Layers the plan puts on a device keep their keys and values there.
+        java.util.function.IntPredicate onHost = options.hybrid()
+                .<java.util.function.IntPredicate>map(h -> l -> h.plan().tensor("blk." + l + ".attn_q.weight").home() == Home.HOST)
+                .orElse(l -> true);
+        this.cache = new KvCache(c.layerCount(), onHost, contextLength, c.keyWidth(), c.valueWidth(),
                 options.keyType(), options.valueType());
         this.rope = new Rope(c.ropeDimensions(), c.ropeFreqBase(), contextLength);
         this.x = floats(ub * embd);

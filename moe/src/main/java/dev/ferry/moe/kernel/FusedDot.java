@@ -327,13 +327,13 @@ final class FusedDot {
      * first 8 scale bytes {@code sc} and the last 4 {@code sc8}: scales 4..7 take their low
      * nibble from {@code sc8} and their top two bits from bits 6..7 of scale bytes 0..3.
      */
-    private static long kScales(long sc, int sc8) {
+    static long kScales(long sc, int sc8) {
         int high = (sc8 & 0x0F0F0F0F) | (((int) sc >>> 2) & 0x30303030);
         return (sc & 0x3F3F3F3FL) | ((long) high << 32);
     }
 
     /** The eight 6-bit sub-block minimums (as ScalarDecoder.kMin) one per byte, like {@link #kScales}. */
-    private static long kMins(long sc, int sc8) {
+    static long kMins(long sc, int sc8) {
         int high = ((sc8 >>> 4) & 0x0F0F0F0F) | (((int) (sc >>> 32) >>> 2) & 0x30303030);
         return ((sc >>> 32) & 0x3F3F3F3FL) | ((long) high << 32);
     }

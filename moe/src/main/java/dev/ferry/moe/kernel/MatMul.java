@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that workers take from a shared counter. Within an item, rows go in groups of four: the
  * group's weights are decoded to float32 one 1024-column chunk at a time (kept in L1) and
  * multiplied with every token of the current token tile (sized to stay in L2), so each weight
- * block is read from memory once per tile. One token (decode) uses fused decode-and-dot kernels
- * where they exist.
+ * block is read from memory once per tile. A few tokens per row (decode, small expert
+ * batches) use decode-and-dot kernels instead: integer ones ({@link IntDot}: Q4_K, Q6_K on Q8_K
+ * activations kept as int16) or float ones ({@link FusedDot}) where they exist.
  *
  * <p>Weights, activations and outputs must be readable from the pool's threads (memory from a
  * shared or global arena, or a mapped file), not from a confined arena.
@@ -43,6 +44,9 @@ public final class MatMul implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment act;
     private final MemorySegment sums;
+    /** Q8_0/Q8_K-rounded activations as int16, and their block scales, for the integer kernels. */
+    private final MemorySegment actInts;
+    private final MemorySegment actScales;
     private final MemorySegment[] decoded;
     private final float[][] partial;
     private final int[] identity;
@@ -56,6 +60,8 @@ public final class MatMul implements AutoCloseable {
     private long xStride;
     private int roundTokens;
     private GgmlType type;
+    /** Most tokens per row for which the integer decode kernel runs (0: never). */
+    private int integerMaxTokens;
     private MemorySegment data;
     private long rowBytes;
     private long cols;
@@ -95,6 +101,8 @@ public final class MatMul implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.act = arena.allocate(Math.multiplyExact(maxCols * 4, (long) maxTokens), 64);
         this.sums = arena.allocate(Math.multiplyExact((maxCols + 15) / 16 * 4, (long) maxTokens), 64);
+        this.actInts = arena.allocate(Math.multiplyExact(maxCols * 2, (long) maxTokens), 64);
+        this.actScales = arena.allocate(Math.multiplyExact((maxCols + 31) / 32 * 4, (long) maxTokens), 64);
         int workers = pool.size();
         this.decoded = new MemorySegment[workers];
         this.partial = new float[workers][];
@@ -220,7 +228,14 @@ public final class MatMul implements AutoCloseable {
         int from = (int) ((long) roundTokens * worker / workers);
         int to = (int) ((long) roundTokens * (worker + 1) / workers);
         long groups = cols / 16;
+        boolean ints = format == ActivationFormat.Q8_0 || format == ActivationFormat.Q8_1
+                || format == ActivationFormat.Q8_K;
         for (int t = from; t < to; t++) {
+            if (ints) {
+                ActivationQuantizer.roundQ8(format, x, t * xStride * 4, cols, act, t * cols, actInts, t * cols,
+                        actScales, t * (cols / 32), sums, t * groups);
+                continue;
+            }
             ActivationQuantizer.round(format, x, t * xStride * 4, cols, act, t * cols);
             for (long g = 0; g < groups; g++) {
                 float s = 0;
@@ -235,6 +250,8 @@ public final class MatMul implements AutoCloseable {
     private void setMatrix(GgmlType t, MemorySegment d, long rows, long c, long eb, MemorySegment o, long os,
                            int[] tokIdx, int[] rowIdx) {
         type = t;
+        integerMaxTokens = IntDot.AVAILABLE && precision == Precision.QUANTIZED && IntDot.handles(t)
+                ? IntDot.maxTokens(t) : 0;
         data = d;
         rowBytes = t.rowBytes(c);
         cols = c;
@@ -298,6 +315,28 @@ public final class MatMul implements AutoCloseable {
 
     /** Rows r..r+nr-1 against the tokens of grouped pairs p0..p0+nt-1. */
     private void rowGroup(long base, long r, int nr, int p0, int nt, MemorySegment scratch, float[] part) {
+        if (nt <= integerMaxTokens) {
+            long groupBytes = cols / 16 * 4;
+            long scaleBytes = cols / 32 * 4;
+            for (int u = 0; u < nt; u++) {
+                long token = tokenIndex[p0 + u];
+                long outBase = outputRow[p0 + u] * outStride + r;
+                int i = 0;
+                if (type == GgmlType.Q4_K) {
+                    for (; i + 2 <= nr; i += 2) {
+                        IntDot.dotQ4KPair(data, base + (r + i) * rowBytes, base + (r + i + 1) * rowBytes, cols,
+                                actInts, token * cols * 2, actScales, token * scaleBytes, sums, token * groupBytes,
+                                out, outBase + i);
+                    }
+                }
+                for (; i < nr; i++) {
+                    float v = IntDot.dot(type, data, base + (r + i) * rowBytes, cols, actInts, token * cols * 2,
+                            actScales, token * scaleBytes, sums, token * groupBytes);
+                    out.setAtIndex(FLOAT, outBase + i, v);
+                }
+            }
+            return;
+        }
         if (nt <= FUSED_MAX_TOKENS && Kernels.WIDE && FusedDot.handles(type)) {
             long groupBytes = cols / 16 * 4;
             for (int u = 0; u < nt; u++) {

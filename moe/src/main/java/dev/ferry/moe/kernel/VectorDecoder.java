@@ -76,36 +76,27 @@ final class VectorDecoder {
         }
     }
 
-    static FloatVector toFloat(IntVector v) {
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
-    }
-
-    /**
-     * One float vector's worth of bytes at {@code o}, zero-extended to int lanes: the bit
-     * fiddling of packed quants is done on ints because x86 has no byte-lane shifts.
-     */
-    static IntVector load(MemorySegment w, long o) {
-        return (IntVector) ByteVector.fromMemorySegment(B, w, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-    }
-
-    /** Like {@link #load}, sign-extended (int8 quants). */
-    static IntVector loadSigned(MemorySegment w, long o) {
-        return (IntVector) ByteVector.fromMemorySegment(B, w, o, LE).convertShape(VectorOperators.B2I, I, 0);
-    }
+    // The decoders below are written out with no helper that takes or returns a vector: a helper
+    // C2 does not inline makes it box every vector (an allocation per operation).
 
     private static void decodeQ8_0(MemorySegment w, long o, MemorySegment dst, long y) {
         FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(SHORT, o)));
         for (int j = 0; j < 32; j += L) {
-            toFloat(loadSigned(w, o + 2 + j)).mul(d).intoMemorySegment(dst, y + 4L * j, LE);
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d).intoMemorySegment(dst, y + 4L * j, LE);
         }
     }
 
     private static void decodeQ4_0(MemorySegment w, long o, MemorySegment dst, long y) {
         FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(SHORT, o)));
         for (int j = 0; j < 16; j += L) {
-            IntVector q = load(w, o + 2 + j);
-            toFloat(q.and(0x0F).sub(8)).mul(d).intoMemorySegment(dst, y + 4L * j, LE);
-            toFloat(q.lanewise(VectorOperators.LSHR, 4).sub(8)).mul(d).intoMemorySegment(dst, y + 64 + 4L * j, LE);
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            ((FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(d)
+                    .intoMemorySegment(dst, y + 4L * j, LE);
+            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d)
+                    .intoMemorySegment(dst, y + 64 + 4L * j, LE);
         }
     }
 
@@ -119,9 +110,12 @@ final class VectorDecoder {
             float m2 = min * ScalarDecoder.kMin(w, o + 4, 2 * p + 1);
             long yp = y + 256L * p;
             for (int j = 0; j < 32; j += L) {
-                IntVector q = load(w, o + 16 + 32L * p + j);
-                toFloat(q.and(0x0F)).mul(d1).sub(m1).intoMemorySegment(dst, yp + 4L * j, LE);
-                toFloat(q.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoMemorySegment(dst, yp + 128 + 4L * j, LE);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 16 + 32L * p + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) q.and(0x0F).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1)
+                        .intoMemorySegment(dst, yp + 4L * j, LE);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2)
+                        .intoMemorySegment(dst, yp + 128 + 4L * j, LE);
             }
         }
     }
@@ -136,19 +130,21 @@ final class VectorDecoder {
             float m2 = min * ScalarDecoder.kMin(w, o + 4, 2 * p + 1);
             long yp = y + 256L * p;
             for (int j = 0; j < 32; j += L) {
-                IntVector q = load(w, o + 48 + 32L * p + j);
-                IntVector h = load(w, o + 16 + j);
-                IntVector lo = q.and(0x0F).or(highBit(h, 2 * p));
-                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(highBit(h, 2 * p + 1));
-                toFloat(lo).mul(d1).sub(m1).intoMemorySegment(dst, yp + 4L * j, LE);
-                toFloat(hi).mul(d2).sub(m2).intoMemorySegment(dst, yp + 128 + 4L * j, LE);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 48 + 32L * p + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, w, o + 16 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                // bit 2p (2p+1) of the high-bit byte becomes value 16 of the low (high) nibble
+                IntVector lo = q.and(0x0F)
+                        .or(h.lanewise(VectorOperators.LSHR, 2 * p).and(1).lanewise(VectorOperators.LSHL, 4));
+                IntVector hi = q.lanewise(VectorOperators.LSHR, 4)
+                        .or(h.lanewise(VectorOperators.LSHR, 2 * p + 1).and(1).lanewise(VectorOperators.LSHL, 4));
+                ((FloatVector) lo.convert(VectorOperators.I2F, 0)).mul(d1).sub(m1)
+                        .intoMemorySegment(dst, yp + 4L * j, LE);
+                ((FloatVector) hi.convert(VectorOperators.I2F, 0)).mul(d2).sub(m2)
+                        .intoMemorySegment(dst, yp + 128 + 4L * j, LE);
             }
         }
-    }
-
-    /** Bit {@code bit} of each byte of {@code h}, moved to value 16. */
-    static IntVector highBit(IntVector h, int bit) {
-        return h.lanewise(VectorOperators.LSHR, bit).and(1).lanewise(VectorOperators.LSHL, 4);
     }
 
     private static void decodeQ6K(MemorySegment w, long o, MemorySegment dst, long y) {
@@ -160,9 +156,12 @@ final class VectorDecoder {
             long yn = y + 512L * n;
             for (int j = 0; j < 32; j += L) {
                 int c = j / 16;
-                IntVector a = load(w, ql + j);
-                IntVector b = load(w, ql + 32 + j);
-                IntVector h = load(w, qh + j);
+                IntVector a = (IntVector) ByteVector.fromMemorySegment(B, w, ql + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector b = (IntVector) ByteVector.fromMemorySegment(B, w, ql + 32 + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector h = (IntVector) ByteVector.fromMemorySegment(B, w, qh + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q1 = a.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4));
                 IntVector q2 = b.and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(3)
                         .lanewise(VectorOperators.LSHL, 4));
@@ -171,13 +170,13 @@ final class VectorDecoder {
                 IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
                         .lanewise(VectorOperators.LSHL, 4));
                 long yc = yn + 4L * j;
-                toFloat(q1.sub(32)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c))
+                ((FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c))
                         .intoMemorySegment(dst, yc, LE);
-                toFloat(q2.sub(32)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2))
+                ((FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2))
                         .intoMemorySegment(dst, yc + 128, LE);
-                toFloat(q3.sub(32)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4))
+                ((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4))
                         .intoMemorySegment(dst, yc + 256, LE);
-                toFloat(q4.sub(32)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6))
+                ((FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6))
                         .intoMemorySegment(dst, yc + 384, LE);
             }
         }

@@ -26,6 +26,15 @@ public final class KvCache implements AutoCloseable {
 
     public KvCache(int layers, int contextLength, int keyWidth, int valueWidth, KvCacheType keyType,
                    KvCacheType valueType) {
+        this(layers, l -> true, contextLength, keyWidth, valueWidth, keyType, valueType);
+    }
+
+    /**
+     * A cache that holds only the layers {@code held} accepts (the others run on a device with
+     * their own cache); touching a layer it does not hold throws.
+     */
+    public KvCache(int layers, java.util.function.IntPredicate held, int contextLength, int keyWidth, int valueWidth,
+                   KvCacheType keyType, KvCacheType valueType) {
         this.arena = Arena.ofShared();
         this.layers = layers;
         this.contextLength = contextLength;
@@ -36,8 +45,10 @@ public final class KvCache implements AutoCloseable {
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
         for (int l = 0; l < layers; l++) {
-            keys[l] = arena.allocate((long) contextLength * keyWidth * keyType.bytes(), 64);
-            values[l] = arena.allocate((long) contextLength * valueWidth * valueType.bytes(), 64);
+            if (held.test(l)) {
+                keys[l] = arena.allocate((long) contextLength * keyWidth * keyType.bytes(), 64);
+                values[l] = arena.allocate((long) contextLength * valueWidth * valueType.bytes(), 64);
+            }
         }
     }
 
@@ -52,7 +63,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     public long byteSize() {
-        return bytesFor(layers, contextLength, keyWidth, valueWidth, keyType, valueType);
+        long held = java.util.Arrays.stream(keys).filter(java.util.Objects::nonNull).count();
+        return bytesFor((int) held, contextLength, keyWidth, valueWidth, keyType, valueType);
     }
 
     /** Stores the key row and value row of one position. */

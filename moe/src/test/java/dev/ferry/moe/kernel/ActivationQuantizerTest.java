@@ -71,4 +71,46 @@ class ActivationQuantizerTest {
             assertTrue(Float.isNaN(ActivationQuantizer.roundToBf16(Float.NaN)));
         }
     }
+
+    @Test
+    void integerRoundingGivesTheSameFloatsPlusIntegersScalesAndSums() {
+        for (ActivationFormat format : new ActivationFormat[] {ActivationFormat.Q8_0, ActivationFormat.Q8_K}) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment x = KernelTestData.randomActivations(arena, COLS, 9);
+                for (int i = 256; i < 512; i++) {
+                    x.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0f); // an all-zero block
+                }
+                // block 2: +4 and -4 are both of largest magnitude; Q8_K takes the first, -4
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, 600, -4f);
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, 700, 4f);
+                MemorySegment expected = arena.allocate(COLS * 4L);
+                ActivationQuantizer.round(format, x, 0, COLS, expected, 0);
+                MemorySegment floats = arena.allocate(COLS * 4L);
+                MemorySegment ints = arena.allocate(COLS * 2L);
+                MemorySegment scales = arena.allocate(COLS / 32 * 4L);
+                MemorySegment sums = arena.allocate(COLS / 16 * 4L);
+                ActivationQuantizer.roundQ8(format, x, 0, COLS, floats, 0, ints, 0, scales, 0, sums, 0);
+                int bs = format.blockSize();
+                for (int g = 0; g < COLS / 16; g++) {
+                    float scale = scales.getAtIndex(ValueLayout.JAVA_FLOAT, g * 16 / bs);
+                    int isum = 0;
+                    for (int i = 16 * g; i < 16 * g + 16; i++) {
+                        float want = expected.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        short q = ints.getAtIndex(ValueLayout.JAVA_SHORT, i);
+                        float got = floats.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got), format + " value " + i);
+                        assertEquals(want, scale * q, format + " value " + i + " = scale * int");
+                        assertTrue(q >= -127 && q <= 127, format + " value " + i + " int " + q);
+                        isum += q;
+                    }
+                    assertEquals(scale * isum, sums.getAtIndex(ValueLayout.JAVA_FLOAT, g), format + " sum of group " + g);
+                }
+                if (format == ActivationFormat.Q8_K) {
+                    assertEquals(-127, ints.getAtIndex(ValueLayout.JAVA_SHORT, 600),
+                            "the first largest value maps to -127");
+                    assertEquals(127, ints.getAtIndex(ValueLayout.JAVA_SHORT, 700));
+                }
+            }
+        }
+    }
 }

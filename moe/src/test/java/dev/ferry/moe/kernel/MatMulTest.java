@@ -55,6 +55,7 @@ class MatMulTest {
                 cases.add(Arguments.of(type, 9L, many, 17, p, 2));
                 cases.add(Arguments.of(type, 13L, few, 64, p, 2));
                 cases.add(Arguments.of(type, 67L, many, 1, p, 2));
+                cases.add(Arguments.of(type, 11L, many, 2, p, 1));
             }
         }
         return cases.stream();
@@ -124,6 +125,36 @@ class MatMulTest {
                         assertEquals(expected, got, 1e-4f * Math.max(1, Math.abs(expected)),
                                 "token " + t + " expert " + chosen[t][k] + " row " + r);
                     }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} pool={1}")
+    @MethodSource("expertCases")
+    void decodeWithOneTokenPerExpertMatchesMatmul(GgmlType type, int workers) {
+        int experts = 8;
+        long rows = 19;
+        long cols = 3L * Math.max(type.blockSize(), 32);
+        int[] chosen = {6, 1, 3, 4};
+        try (Arena arena = Arena.ofShared();
+             MatMul mm = new MatMul(workers == 1 ? pool1 : pool2, cols, 1)) {
+            MemorySegment w = KernelTestData.randomWeights(arena, type, rows * experts, cols, 23);
+            ExpertWeights ew = new ExpertWeights(type, w, experts, rows, cols);
+            MemorySegment x = KernelTestData.randomActivations(arena, cols, 29);
+            ExpertBatch batch = new ExpertBatch(experts, chosen.length);
+            for (int k = 0; k < chosen.length; k++) {
+                batch.add(chosen[k], 0, k);
+            }
+            MemorySegment out = arena.allocate(rows * chosen.length * 4);
+            mm.matmulExperts(ew, x, cols, batch, out, rows);
+            MemorySegment y = arena.allocate(rows * 4);
+            for (int k = 0; k < chosen.length; k++) {
+                mm.matmul(ew.expert(chosen[k]), x, cols, 1, y, rows);
+                for (long r = 0; r < rows; r++) {
+                    float expected = y.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                    assertEquals(expected, out.getAtIndex(ValueLayout.JAVA_FLOAT, k * rows + r),
+                            "expert " + chosen[k] + " row " + r);
                 }
             }
         }

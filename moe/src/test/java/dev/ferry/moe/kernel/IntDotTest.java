@@ -1,0 +1,92 @@
+package dev.ferry.moe.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.ferry.loader.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The integer decode kernels against the double-precision reference on Q8_K-rounded activations. */
+class IntDotTest {
+
+    static Stream<Arguments> cases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            cases.add(Arguments.of(type, 3L, 256L)); // one block
+            cases.add(Arguments.of(type, 7L, 768L)); // a few blocks, an expert's down projection width
+            cases.add(Arguments.of(type, 5L, 2304L)); // many blocks, more than one decode chunk
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("cases")
+    void randomRowsMatchTheReference(GgmlType type, long rows, long cols) {
+        assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = KernelTestData.randomWeights(arena, type, rows, cols, 17 * cols + rows);
+            MemorySegment x = KernelTestData.randomActivations(arena, cols, cols);
+            checkRows(arena, type, w, rows, cols, x);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("cases")
+    void largestQuantsAndActivationsDoNotOverflow16Bits(GgmlType type, long rows, long cols) {
+        assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
+        try (Arena arena = Arena.ofConfined()) {
+            // every quant bit set: Q4_K nibbles 15 with 6-bit scales and minimums 63, Q6_K quants 63
+            // with int8 scales -1; activations all equal, so every one rounds to -127
+            MemorySegment w = arena.allocate(type.rowBytes(cols) * rows, 64);
+            w.fill((byte) 0xFF);
+            for (long b = 0; b < w.byteSize() / type.blockBytes(); b++) {
+                long o = b * type.blockBytes();
+                long scaleAt = type == GgmlType.Q6_K ? o + 208 : o;
+                w.set(ValueLayout.JAVA_SHORT_UNALIGNED, scaleAt, Float.floatToFloat16(0.0123f));
+                if (type == GgmlType.Q4_K) {
+                    w.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, Float.floatToFloat16(0.002f));
+                }
+            }
+            MemorySegment x = arena.allocate(cols * 4, 64);
+            for (long i = 0; i < cols; i++) {
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.75f);
+            }
+            checkRows(arena, type, w, rows, cols, x);
+        }
+    }
+
+    private static void checkRows(Arena arena, GgmlType type, MemorySegment w, long rows, long cols, MemorySegment x) {
+        MemorySegment act = arena.allocate(cols * 4, 64);
+        MemorySegment ints = arena.allocate(cols * 2, 64);
+        MemorySegment scales = arena.allocate((cols / 32) * 4, 64);
+        MemorySegment sums = arena.allocate((cols / 16) * 4, 64);
+        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
+        double[] mag = new double[(int) rows];
+        double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
+        for (long r = 0; r < rows; r++) {
+            float got = IntDot.dot(type, w, r * type.rowBytes(cols), cols, ints, 0, scales, 0, sums, 0);
+            assertEquals(ref[(int) r], got, 1e-5 * mag[(int) r] + 1e-6,
+                    type + " row " + r + " of " + rows + "x" + cols);
+        }
+        if (type == GgmlType.Q4_K) {
+            MemorySegment pair = arena.allocate(8);
+            for (long r = 0; r + 1 < rows; r++) {
+                IntDot.dotQ4KPair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, 0, scales, 0,
+                        sums, 0, pair, 0);
+                for (int i = 0; i < 2; i++) {
+                    int row = (int) r + i;
+                    assertEquals(ref[row], pair.getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-5 * mag[row] + 1e-6,
+                            "pair kernel row " + row + " of " + rows + "x" + cols);
+                }
+            }
+        }
+    }
+}
