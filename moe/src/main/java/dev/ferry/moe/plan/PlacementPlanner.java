@@ -77,6 +77,13 @@ public final class PlacementPlanner {
      * Plans {@code file} for {@code gpu} on the machine described by {@code topology} and
      * {@code process}. Reads only the header. Tensors sent to a GPU that is not there are an error.
      */
+    /** Alignment of each expert in the pinned copy (what {@code PinnedExpertCache} does). */
+    private static final long PINNED_ALIGNMENT = 64L << 10;
+
+    private static long roundUp(long bytes, long alignment) {
+        return (bytes + alignment - 1) / alignment * alignment;
+    }
+
     public static PlacementPlan plan(GgufFile file, PlanOptions options, GpuTarget gpu, Topology topology, ProcessNuma process) {
         ModelShape shape = ModelShape.of(file);
         List<String> notes = new ArrayList<>();
@@ -137,16 +144,22 @@ public final class PlacementPlanner {
         Optional<NumaPlan> numaPlan = Optional.empty();
         long hostWeights = 0;
         long hostExperts = 0;
-        long largestHostExperts = 0;
+        long pinnedFootprint = 0;
+        Map<Integer, Long> hostExpertsPerLayer = new HashMap<>();
         for (TensorInfo t : file.tensors()) {
             if (homes.get(t.name()) == Home.HOST) {
                 hostWeights += t.byteSize();
                 if (isRoutedExperts(t.name())) {
                     hostExperts += t.byteSize();
-                    largestHostExperts = Math.max(largestHostExperts, t.byteSize());
+                    hostExpertsPerLayer.merge(layerOf(t.name()), t.byteSize(), Long::sum);
+                    // The pinned copy puts each expert at a 64 KiB-aligned address (plus one alignment per tensor).
+                    long experts = t.shape().length > 2 ? t.shape()[2] : 1;
+                    pinnedFootprint += experts * roundUp(t.byteSize() / experts, PINNED_ALIGNMENT) + PINNED_ALIGNMENT;
                 }
             }
         }
+        // Expert uploads go through two device buffers of one layer's host experts each.
+        long largestHostExperts = hostExpertsPerLayer.values().stream().mapToLong(Long::longValue).max().orElse(0);
         Map<Integer, Long> nodeBytes = new TreeMap<>();
         long placedBytes = 0;
         long readInPlace = 0;
@@ -199,7 +212,7 @@ public final class PlacementPlanner {
                 pinNode = OptionalInt.of(node);
                 switch (pinned.mode()) {
                     case FULL -> {
-                        pinnedCopied = hostExperts;
+                        pinnedCopied = pinnedFootprint;
                         pinFull = true;
                     }
                     case IN_PLACE -> {
