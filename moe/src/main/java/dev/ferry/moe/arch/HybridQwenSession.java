@@ -40,6 +40,9 @@ final class HybridQwenSession implements InferenceSession {
     /** Most experts moved into a capped pinned cache after one prefill batch (each is one memcpy). */
     private static final int REBALANCE_SWAPS = 16;
 
+    /** Rows of logits projected and copied back at a time. */
+    private static final int LOGIT_ROWS = 8;
+
     private final QwenModel model;
     private final ModelConfig c;
     private final QwenSession cpu;
@@ -140,7 +143,7 @@ final class HybridQwenSession implements InferenceSession {
                 if (layers[l] != null && layers[l].hostExperts()) {
                     long footprint = 0;
                     for (DeviceMatrix m : layers[l].expertShapes()) {
-                        footprint += m.bytes() + 256;
+                        footprint += ExpertUploader.slotBytes(m.bytes());
                     }
                     maxExpertFootprint = Math.max(maxExpertFootprint, footprint);
                     largestLayerExperts = Math.max(largestLayerExperts, footprint * c.expertCount());
@@ -175,12 +178,12 @@ final class HybridQwenSession implements InferenceSession {
             this.dup = floats(slots * Math.max(c.expertFeedForwardLength(), 1));
             this.ddown = floats(slots * embd);
             this.dmoe = floats(ub * embd);
-            this.dlogits = outputOnGpu ? floats(ub * c.vocabSize()) : null;
+            this.dlogits = outputOnGpu ? floats((long) LOGIT_ROWS * c.vocabSize()) : null;
             this.hostHidden = pinned(ub * embd * Float.BYTES);
             this.hostInts = pinned(slots * Integer.BYTES);
             this.hostPositions = pinned(ub * Integer.BYTES);
             this.hostFloats = pinned(slots * Float.BYTES);
-            this.hostLogits = outputOnGpu ? pinned(ub * c.vocabSize() * Float.BYTES) : null;
+            this.hostLogits = outputOnGpu ? pinned((long) LOGIT_ROWS * c.vocabSize() * Float.BYTES) : null;
             long maxIn = Math.max(slots * Math.max(embd, ff), ub * Math.max(attnWidth, embd));
             long maxWeights = largestDenseMatrix();
             this.linear = own(new DeviceLinear(device, maxIn, maxWeights));
@@ -703,14 +706,18 @@ final class HybridQwenSession implements InferenceSession {
         }
         long embdBytes = c.embeddingLength() * Float.BYTES;
         long vocab = c.vocabSize();
-        DeviceBuffer rows = dx.slice(from * embdBytes, n * embdBytes);
-        DeviceBuffer normed = dxb.slice(0, n * embdBytes);
-        DeviceKernels.rmsNorm(compute, rows, outputNorm, normed, n, Math.toIntExact(c.embeddingLength()), c.rmsEpsilon());
-        linear.apply(compute, outputHead, normed, n, dlogits);
-        long bytes = n * vocab * Float.BYTES;
-        compute.copyToHostAsync(dlogits, 0, hostLogits, 0, bytes);
-        compute.synchronize();
-        MemorySegment.copy(hostLogits.segment(), 0, logits, logitsOffset * Float.BYTES, bytes);
+        // A few rows at a time: a whole micro-batch of logits would need ub x vocab floats on both sides.
+        for (int done = 0; done < n; done += LOGIT_ROWS) {
+            int rowsNow = Math.min(LOGIT_ROWS, n - done);
+            DeviceBuffer rows = dx.slice((from + done) * embdBytes, rowsNow * embdBytes);
+            DeviceBuffer normed = dxb.slice(0, rowsNow * embdBytes);
+            DeviceKernels.rmsNorm(compute, rows, outputNorm, normed, rowsNow, Math.toIntExact(c.embeddingLength()), c.rmsEpsilon());
+            linear.apply(compute, outputHead, normed, rowsNow, dlogits);
+            long bytes = rowsNow * vocab * Float.BYTES;
+            compute.copyToHostAsync(dlogits, 0, hostLogits, 0, bytes);
+            compute.synchronize();
+            MemorySegment.copy(hostLogits.segment(), 0, logits, (logitsOffset + done * vocab) * Float.BYTES, bytes);
+        }
     }
 
     @Override

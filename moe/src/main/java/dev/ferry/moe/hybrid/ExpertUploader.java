@@ -19,7 +19,9 @@ import java.util.OptionalInt;
  * {@code i} from the other; events order the two (a copy into a buffer waits for the compute
  * that last read it). Sources come from the {@link PinnedExpertCache}: its pinned copy or
  * registered memory, a pinned staging buffer for experts a capped cache does not hold, or the
- * pageable compute copy. Nothing here blocks the host except reusing a staging buffer.
+ * pageable compute copy. Runs of consecutive expert ids that follow each other in one host
+ * buffer go up as one copy per projection (a whole layer in three copies when it is prefetched),
+ * because each copy has a fixed cost. Nothing here blocks the host except reusing a staging buffer.
  *
  * <p>Which experts layer {@code l+1} needs is known only after its router ran, which needs layer
  * {@code l}'s output; so across layers the session uploads ahead only when the batch is big
@@ -30,6 +32,9 @@ public final class ExpertUploader implements AutoCloseable {
 
     /** A layer's routed experts go up in at most this many chunks. */
     private static final int PIPELINE_CHUNKS = 4;
+
+    /** Alignment of experts in the pinned copy; consecutive experts less than this apart go in one copy. */
+    private static final long SLOT_ALIGNMENT = 64L << 10;
 
     /** Offsets inside a chunk buffer are aligned like this (cudaMalloc aligns to 256 bytes). */
     private static final long ALIGN = 256;
@@ -52,7 +57,8 @@ public final class ExpertUploader implements AutoCloseable {
     /** A chunk on its way: the slots are valid once {@code ready} completes and until the buffer is released. */
     public record Chunk(int buffer, List<ExpertSlot> slots, Event ready) { }
 
-    private record Source(HostMemoryKind kind, OptionalInt node, long bytes) { }
+    /** One copy: bytes copied, of which {@code padding} lay between experts (alignment of the pinned copy). */
+    private record Source(HostMemoryKind kind, OptionalInt node, long bytes, long padding) { }
 
     private record Pending(HybridStats.Phase phase, Event start, Event end, List<Source> sources) { }
 
@@ -81,13 +87,22 @@ public final class ExpertUploader implements AutoCloseable {
         }
     }
 
-    /** Bytes one expert of {@code layer} takes in a chunk buffer. */
+    /** Bytes one expert of {@code layer} takes in a chunk buffer, at most. */
     public long expertFootprint(int layer) {
         long total = 0;
         for (ExpertProjection p : ExpertProjection.values()) {
-            total += align(cache.expertBytes(layer, p));
+            total += slotBytes(cache.expertBytes(layer, p));
         }
         return total;
+    }
+
+    /**
+     * Room for one expert matrix of {@code bytes} in a chunk buffer: the device copy mirrors the
+     * gaps of the host copy inside a run (the pinned copy aligns each expert to 64 KiB), so plan
+     * for that alignment.
+     */
+    public static long slotBytes(long bytes) {
+        return (bytes + SLOT_ALIGNMENT - 1) / SLOT_ALIGNMENT * SLOT_ALIGNMENT;
     }
 
     public long chunkBytes() {
@@ -130,27 +145,52 @@ public final class ExpertUploader implements AutoCloseable {
             stagingFree[b] = null;
         }
         Event start = copyStream.record();
-        List<ExpertSlot> slots = new ArrayList<>(experts.length);
+        DeviceBuffer[][] parts = new DeviceBuffer[experts.length][3];
         List<Source> sources = new ArrayList<>();
         long at = 0;
         long stagedAt = 0;
-        for (int e : experts) {
-            DeviceBuffer[] parts = new DeviceBuffer[3];
-            for (ExpertProjection p : ExpertProjection.values()) {
-                long bytes = cache.expertBytes(layer, p);
+        for (ExpertProjection p : ExpertProjection.values()) {
+            long bytes = cache.expertBytes(layer, p);
+            Run run = null;
+            int previous = -2;
+            long previousSrc = 0;
+            long previousDst = 0;
+            for (int i = 0; i < experts.length; i++) {
+                int e = experts[i];
                 UploadSource src = cache.pinned(layer, p, e).orElse(null);
                 if (src == null && stage != null) {
                     src = cache.stage(layer, p, e, stage, stagedAt);
-                    stagedAt += bytes;
+                    stagedAt = align(stagedAt + bytes);
                 } else if (src == null) {
                     src = cache.pageable(layer, p, e);
                 }
-                copyStream.copyToDeviceAsync(src.buffer(), src.offset(), buffers[b], at, bytes);
-                sources.add(new Source(src.buffer().kind(), src.buffer().numaNode(), bytes));
-                parts[p.ordinal()] = buffers[b].slice(at, bytes);
-                at += align(bytes);
+                long gap = src.offset() - previousSrc - bytes;
+                long dst;
+                if (run != null && e == previous + 1 && src.buffer() == run.buffer && gap >= 0 && gap < SLOT_ALIGNMENT) {
+                    // The next expert follows in the same host buffer: one copy covers both (and the padding between).
+                    dst = previousDst + (src.offset() - previousSrc);
+                    run.end = src.offset() + bytes;
+                    run.useful += bytes;
+                } else {
+                    flush(run, b, sources);
+                    dst = at;
+                    run = new Run(src.buffer(), src.offset(), dst, src.offset() + bytes, bytes);
+                }
+                at = Math.max(at, align(dst + bytes));
+                if (at > chunkBytes) {
+                    throw new IllegalStateException("layer " + layer + ": " + experts.length + " experts need more than the "
+                            + chunkBytes + "-byte upload buffer");
+                }
+                parts[i][p.ordinal()] = buffers[b].slice(dst, bytes);
+                previous = e;
+                previousSrc = src.offset();
+                previousDst = dst;
             }
-            slots.add(new ExpertSlot(e, parts[0], parts[1], parts[2]));
+            flush(run, b, sources);
+        }
+        List<ExpertSlot> slots = new ArrayList<>(experts.length);
+        for (int i = 0; i < experts.length; i++) {
+            slots.add(new ExpertSlot(experts[i], parts[i][0], parts[i][1], parts[i][2]));
         }
         Event ready = copyStream.record();
         if (stage != null && stagedAt > 0) {
@@ -158,6 +198,32 @@ public final class ExpertUploader implements AutoCloseable {
         }
         pending.add(new Pending(phase, start, ready, sources));
         return new Chunk(b, List.copyOf(slots), ready);
+    }
+
+    /** Consecutive experts whose bytes follow each other in one host buffer. */
+    private static final class Run {
+        final PinnedHostBuffer buffer;
+        final long begin;
+        final long dst;
+        long end;
+        long useful;
+
+        Run(PinnedHostBuffer buffer, long begin, long dst, long end, long useful) {
+            this.buffer = buffer;
+            this.begin = begin;
+            this.dst = dst;
+            this.end = end;
+            this.useful = useful;
+        }
+    }
+
+    private void flush(Run run, int b, List<Source> sources) {
+        if (run == null) {
+            return;
+        }
+        long bytes = run.end - run.begin;
+        copyStream.copyToDeviceAsync(run.buffer, run.begin, buffers[b], run.dst, bytes);
+        sources.add(new Source(run.buffer.kind(), run.buffer.numaNode(), bytes, bytes - run.useful));
     }
 
     /** The compute that reads {@code chunk} is queued up to {@code computeDone}; its buffer may be reused after it. */
@@ -176,8 +242,9 @@ public final class ExpertUploader implements AutoCloseable {
             double seconds = p.end().secondsSince(p.start());
             long total = p.sources().stream().mapToLong(Source::bytes).sum();
             for (Source s : p.sources()) {
-                // Each source gets its share of the chunk's time by bytes.
+                // Each copy gets its share of the chunk's time by bytes.
                 stats.addUpload(p.phase(), s.kind(), s.node(), s.bytes(), 1, total > 0 ? seconds * s.bytes() / total : 0);
+                stats.addUploadPadding(p.phase(), s.padding());
             }
             p.start().close();
             p.end().close();

@@ -50,6 +50,7 @@ public final class HybridStats {
         long tokens;
         long batches;
         long prefetchedLayers;
+        long uploadPadding;
         long unusedPrefetches;
     }
 
@@ -80,6 +81,15 @@ public final class HybridStats {
         b[0] += bytes;
         b[1] += copies;
         p.uploadSeconds.computeIfAbsent(key, k -> new double[1])[0] += seconds;
+    }
+
+    /** Bytes of uploads that lay between experts (alignment padding of the pinned copy, copied to make one large copy). */
+    public synchronized void addUploadPadding(Phase phase, long bytes) {
+        phases.get(phase).uploadPadding += bytes;
+    }
+
+    public synchronized long uploadPadding(Phase phase) {
+        return phases.get(phase).uploadPadding;
     }
 
     /** Hidden states (not weights) copied to the device and back. */
@@ -206,6 +216,9 @@ public final class HybridStats {
             }
             long weightBytes = p.uploadBytes.values().stream().mapToLong(b -> b[0]).sum();
             head.append(" weights uploaded ").append(mib(weightBytes));
+            if (p.uploadPadding > 0) {
+                head.append(" (").append(mib(p.uploadPadding)).append(" of it alignment padding between experts)");
+            }
             lines.add(head.toString());
             p.uploadBytes.forEach((k, b) -> {
                 double s = p.uploadSeconds.get(k)[0];

@@ -153,7 +153,8 @@ class MatMulTest {
                 mm.matmul(ew.expert(chosen[k]), x, cols, 1, y, rows);
                 for (long r = 0; r < rows; r++) {
                     float expected = y.getAtIndex(ValueLayout.JAVA_FLOAT, r);
-                    assertEquals(expected, out.getAtIndex(ValueLayout.JAVA_FLOAT, k * rows + r),
+                    // Same kernel calls; the Vector API's interpreted and compiled reductions may differ in the last bit.
+                    assertEquals(expected, out.getAtIndex(ValueLayout.JAVA_FLOAT, k * rows + r), 1e-6f * Math.max(1f, Math.abs(expected)),
                             "expert " + chosen[k] + " row " + r);
                 }
             }
