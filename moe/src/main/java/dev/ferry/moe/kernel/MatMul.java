@@ -331,7 +331,7 @@ public final class MatMul implements AutoCloseable {
                 }
                 for (; i < nr; i++) {
                     float v = IntDot.dot(type, data, base + (r + i) * rowBytes, cols, actInts, token * cols * 2,
-                            actScales, token * scaleBytes, sums, token * groupBytes);
+                            actScales, token * scaleBytes, sums, token * groupBytes, scratch);
                     out.setAtIndex(FLOAT, outBase + i, v);
                 }
             }

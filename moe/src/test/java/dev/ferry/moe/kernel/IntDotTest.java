@@ -69,10 +69,11 @@ class IntDotTest {
         MemorySegment scales = arena.allocate((cols / 32) * 4, 64);
         MemorySegment sums = arena.allocate((cols / 16) * 4, 64);
         ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
+        MemorySegment scratch = arena.allocate(IntDot.SCRATCH_BYTES, 64);
         double[] mag = new double[(int) rows];
         double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
         for (long r = 0; r < rows; r++) {
-            float got = IntDot.dot(type, w, r * type.rowBytes(cols), cols, ints, 0, scales, 0, sums, 0);
+            float got = IntDot.dot(type, w, r * type.rowBytes(cols), cols, ints, 0, scales, 0, sums, 0, scratch);
             assertEquals(ref[(int) r], got, 1e-5 * mag[(int) r] + 1e-6,
                     type + " row " + r + " of " + rows + "x" + cols);
         }
