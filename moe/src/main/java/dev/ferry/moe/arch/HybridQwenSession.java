@@ -90,6 +90,9 @@ final class HybridQwenSession implements InferenceSession {
     private final int[] pairOrder;
     private final int[] pairOfSlot;
     private final int[] expertTokens;
+    /** Per expert, its first row in the expert-ordered pair buffers (set by {@link #prepareSlots}). */
+    private final int[] firstRow;
+    private final int[] nextRow;
 
     private int position;
     private boolean hiddenOnDevice;
@@ -112,7 +115,7 @@ final class HybridQwenSession implements InferenceSession {
     private record DeviceLayer(DeviceBuffer attnNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv, DeviceMatrix wo,
                                DeviceBuffer qNorm, DeviceBuffer kNorm, DeviceBuffer ffnNorm, DeviceMatrix ffnGate,
                                DeviceMatrix ffnUp, DeviceMatrix ffnDown, DeviceMatrix router, DeviceMatrix[][] experts,
-                               boolean hostExperts, DeviceMatrix[] expertShapes, DeviceBuffer keys, DeviceBuffer values) {
+                               boolean hostExperts, DeviceMatrix.Layout[] expertLayouts, DeviceBuffer keys, DeviceBuffer values) {
     }
 
     HybridQwenSession(QwenModel model, SessionOptions options, HybridExecution exec) {
@@ -142,7 +145,7 @@ final class HybridQwenSession implements InferenceSession {
                 layers[l] = uploadLayer(plan, up, l);
                 if (layers[l] != null && layers[l].hostExperts()) {
                     long footprint = 0;
-                    for (DeviceMatrix m : layers[l].expertShapes()) {
+                    for (DeviceMatrix.Layout m : layers[l].expertLayouts()) {
                         footprint += ExpertUploader.slotBytes(m.bytes());
                     }
                     maxExpertFootprint = Math.max(maxExpertFootprint, footprint);
@@ -201,6 +204,8 @@ final class HybridQwenSession implements InferenceSession {
             this.pairOrder = new int[maxSlots];
             this.pairOfSlot = new int[maxSlots];
             this.expertTokens = new int[Math.max(c.expertCount(), 1)];
+            this.firstRow = new int[expertTokens.length];
+            this.nextRow = new int[expertTokens.length];
             this.hiddenOnDevice = false;
         } catch (RuntimeException | Error e) {
             closeAll();
@@ -239,7 +244,7 @@ final class HybridQwenSession implements InferenceSession {
         }
         QwenLayer layer = model.layer(l);
         DeviceMatrix[][] experts = null;
-        DeviceMatrix[] shapes = null;
+        DeviceMatrix.Layout[] shapes = null;
         boolean hostExperts = false;
         if (layer.isMixtureOfExperts()) {
             Home gate = home(plan, ExpertProjection.GATE.tensorName(l));
@@ -257,16 +262,11 @@ final class HybridQwenSession implements InferenceSession {
                 }
             } else {
                 hostExperts = true;
-                shapes = new DeviceMatrix[3];
+                shapes = new DeviceMatrix.Layout[3];
                 for (int i = 0; i < 3; i++) {
                     var w = tensors.get(i);
                     if (DeviceWeights.keepsBytes(w.type())) {
-                        DeviceMatrix.Storage storage = DeviceWeights.storageOf(w.type());
-                        var format = dev.ferry.cuda.kernels.QuantFormat.byGgmlId(w.type().id())
-                                .filter(f -> storage == DeviceMatrix.Storage.QUANTIZED);
-                        // A shape template: the buffer is replaced by the uploaded slice per batch.
-                        shapes[i] = new DeviceMatrix(storage, format, new SizeOnly(DeviceMatrix.bytes(storage, format, w.rows(),
-                                w.cols())), w.rows(), w.cols());
+                        shapes[i] = DeviceWeights.layoutOf(w.type(), w.rows(), w.cols());
                     } else {
                         shapes = null;
                         break;
@@ -299,9 +299,9 @@ final class HybridQwenSession implements InferenceSession {
                     max = Math.max(max, m.rows() * m.cols());
                 }
             }
-            DeviceMatrix[] shapes = layers[l].expertShapes();
+            DeviceMatrix.Layout[] shapes = layers[l].expertLayouts();
             if (shapes != null) {
-                for (DeviceMatrix m : shapes) {
+                for (DeviceMatrix.Layout m : shapes) {
                     max = Math.max(max, m.rows() * m.cols());
                 }
             }
@@ -447,7 +447,7 @@ final class HybridQwenSession implements InferenceSession {
         if (d.experts() != null) {
             stats.addExpertBatch(phase, true, slots);
             prepareSlots(n);
-            computeExperts(d.experts(), routed, n);
+            computeExperts(d.experts(), routed);
             combineExperts(n);
         } else {
             for (int e : routed) {
@@ -500,7 +500,7 @@ final class HybridQwenSession implements InferenceSession {
     private ExpertWork work(DeviceLayer d, int n, int[] routed) {
         long bytesPerExpert = 0;
         long params = 0;
-        for (DeviceMatrix m : d.expertShapes() == null ? new DeviceMatrix[0] : d.expertShapes()) {
+        for (DeviceMatrix.Layout m : d.expertLayouts() == null ? new DeviceMatrix.Layout[0] : d.expertLayouts()) {
             bytesPerExpert += m.bytes();
             params += m.rows() * m.cols();
         }
@@ -545,12 +545,8 @@ final class HybridQwenSession implements InferenceSession {
         for (int i = 0; i < chunks.size(); i++) {
             ExpertUploader.Chunk following = i + 1 < chunks.size() ? uploader.upload(phase, l, chunks.get(i + 1)) : null;
             compute.waitFor(current.ready());
-            for (ExpertUploader.ExpertSlot slot : current.slots()) {
-                views[0][slot.expert()] = d.expertShapes()[0].over(slot.gate());
-                views[1][slot.expert()] = d.expertShapes()[1].over(slot.up());
-                views[2][slot.expert()] = d.expertShapes()[2].over(slot.down());
-            }
-            computeExperts(views, chunks.get(i), n);
+            viewUploaded(d, current, views);
+            computeExperts(views, chunks.get(i));
             uploader.release(current, compute.record());
             current = following;
         }
@@ -561,13 +557,9 @@ final class HybridQwenSession implements InferenceSession {
     private void prefetchedExperts(DeviceLayer d, int n, int[] routed) {
         DeviceMatrix[][] views = new DeviceMatrix[3][c.expertCount()];
         compute.waitFor(prefetched.ready());
-        for (ExpertUploader.ExpertSlot slot : prefetched.slots()) {
-            views[0][slot.expert()] = d.expertShapes()[0].over(slot.gate());
-            views[1][slot.expert()] = d.expertShapes()[1].over(slot.up());
-            views[2][slot.expert()] = d.expertShapes()[2].over(slot.down());
-        }
+        viewUploaded(d, prefetched, views);
         prepareSlots(n);
-        computeExperts(views, routed, n);
+        computeExperts(views, routed);
         combineExperts(n);
         uploader.release(prefetched, compute.record());
         stats.addPrefetch(phase, true);
@@ -613,34 +605,42 @@ final class HybridQwenSession implements InferenceSession {
         }
     }
 
+    /** The device matrices of each expert in {@code chunk}, by expert id and projection. */
+    private static void viewUploaded(DeviceLayer d, ExpertUploader.Chunk chunk, DeviceMatrix[][] views) {
+        for (ExpertUploader.ExpertSlot slot : chunk.slots()) {
+            views[0][slot.expert()] = d.expertLayouts()[0].over(slot.gate());
+            views[1][slot.expert()] = d.expertLayouts()[1].over(slot.up());
+            views[2][slot.expert()] = d.expertLayouts()[2].over(slot.down());
+        }
+    }
+
     /**
      * Orders the (token, expert) pairs by expert so each expert's tokens are contiguous rows of the
      * gather, gate, up and down buffers; {@link #pairOfSlot} maps a slot back to its row.
      */
     private void prepareSlots(int n) {
         int slots = n * used;
-        int[] start = new int[c.expertCount() + 1];
-        for (int s = 0; s < slots; s++) {
-            start[ids[s] + 1]++;
+        int row = 0;
+        for (int e = 0; e < expertTokens.length; e++) {
+            firstRow[e] = row;
+            row += expertTokens[e];
         }
-        for (int e = 0; e < c.expertCount(); e++) {
-            start[e + 1] += start[e];
-        }
+        int[] next = nextRow;
+        System.arraycopy(firstRow, 0, next, 0, expertTokens.length);
         for (int s = 0; s < slots; s++) {
-            int row = start[ids[s]]++;
-            pairOrder[row] = s;
-            pairOfSlot[s] = row;
+            int r = next[ids[s]]++;
+            pairOrder[r] = s;
+            pairOfSlot[s] = r;
         }
     }
 
     /** Gate, up, SwiGLU and down of the given experts for their pairs; rows in {@link #ddown}. */
-    private void computeExperts(DeviceMatrix[][] experts, int[] which, int n) {
-        int slots = n * used;
+    private void computeExperts(DeviceMatrix[][] experts, int[] which) {
         long embdBytes = c.embeddingLength() * Float.BYTES;
         long ff = c.expertFeedForwardLength();
         long ffBytes = ff * Float.BYTES;
         for (int e : which) {
-            int first = firstRowOf(e, slots);
+            int first = firstRow[e];
             int count = expertTokens[e];
             if (count == 0) {
                 continue;
@@ -668,15 +668,6 @@ final class HybridQwenSession implements InferenceSession {
             DeviceKernels.swiglu(compute, gateRows, upRows, gateRows, count * ff);
             linear.apply(compute, experts[2][e], gateRows, count, downRows);
         }
-    }
-
-    private int firstRowOf(int expert, int slots) {
-        // Rows are grouped by expert in ascending id order: skip the pairs of lower ids.
-        int row = 0;
-        for (int e = 0; e < expert; e++) {
-            row += expertTokens[e];
-        }
-        return row;
     }
 
     /** {@code dmoe[t] = sum_j w[t][j] * down[t][j]}, in selection order as on the CPU. */
@@ -742,20 +733,4 @@ final class HybridQwenSession implements InferenceSession {
         }
     }
 
-    /** A stand-in buffer that only carries a size, for shape templates of host experts. */
-    private record SizeOnly(long size) implements DeviceBuffer {
-        @Override
-        public DeviceBuffer slice(long offset, long bytes) {
-            throw new UnsupportedOperationException("a shape template has no memory");
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 }

@@ -16,6 +16,19 @@ public record DeviceMatrix(Storage storage, Optional<QuantFormat> format, Device
     /** How the values are stored on the device. */
     public enum Storage { F32, F16, QUANTIZED }
 
+    /** How a matrix is laid out on the device, without its memory (the experts uploaded per batch). */
+    public record Layout(Storage storage, Optional<QuantFormat> format, long rows, long cols) {
+
+        public long bytes() {
+            return DeviceMatrix.bytes(storage, format, rows, cols);
+        }
+
+        /** This layout over {@code buffer}. */
+        public DeviceMatrix over(DeviceBuffer buffer) {
+            return new DeviceMatrix(storage, format, buffer, rows, cols);
+        }
+    }
+
     public DeviceMatrix {
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(format, "format");

@@ -83,34 +83,32 @@ public final class DeviceWeights implements AutoCloseable {
         return type == GgmlType.F32 || type == GgmlType.F16 || QuantFormat.byGgmlId(type.id()).isPresent();
     }
 
-    /** How a matrix of {@code type} is stored on the device. */
-    public static DeviceMatrix.Storage storageOf(GgmlType type) {
-        if (type == GgmlType.F16) {
-            return DeviceMatrix.Storage.F16;
-        }
-        return QuantFormat.byGgmlId(type.id()).isPresent() ? DeviceMatrix.Storage.QUANTIZED : DeviceMatrix.Storage.F32;
+    /** How a {@code rows x cols} matrix of {@code type} is laid out on the device. */
+    public static DeviceMatrix.Layout layoutOf(GgmlType type, long rows, long cols) {
+        Optional<QuantFormat> format = QuantFormat.byGgmlId(type.id());
+        DeviceMatrix.Storage storage = type == GgmlType.F16 ? DeviceMatrix.Storage.F16
+                : format.isPresent() ? DeviceMatrix.Storage.QUANTIZED : DeviceMatrix.Storage.F32;
+        return new DeviceMatrix.Layout(storage, format.filter(f -> storage == DeviceMatrix.Storage.QUANTIZED), rows, cols);
     }
 
     private DeviceMatrix upload(WeightMatrix w) {
-        DeviceMatrix.Storage storage = storageOf(w.type());
-        Optional<QuantFormat> format = QuantFormat.byGgmlId(w.type().id()).filter(f -> storage == DeviceMatrix.Storage.QUANTIZED);
-        DeviceBuffer buffer = device.allocate(DeviceMatrix.bytes(storage, format, w.rows(), w.cols()));
+        DeviceMatrix.Layout layout = layoutOf(w.type(), w.rows(), w.cols());
+        DeviceBuffer buffer = device.allocate(layout.bytes());
         try {
             upload(w.type(), w.data(), w.rows() * w.cols(), buffer);
         } catch (RuntimeException e) {
             buffer.close();
             throw e;
         }
-        return new DeviceMatrix(storage, format, buffer, w.rows(), w.cols());
+        return layout.over(buffer);
     }
 
     /** All experts of a 3-D tensor in one owning buffer; {@code experts[e]} views expert {@code e}. */
     private record ResidentExperts(DeviceBuffer owner, DeviceMatrix[] experts) { }
 
     private ResidentExperts upload(ExpertWeights w) {
-        DeviceMatrix.Storage storage = storageOf(w.type());
-        Optional<QuantFormat> format = QuantFormat.byGgmlId(w.type().id()).filter(f -> storage == DeviceMatrix.Storage.QUANTIZED);
-        long each = DeviceMatrix.bytes(storage, format, w.rows(), w.cols());
+        DeviceMatrix.Layout layout = layoutOf(w.type(), w.rows(), w.cols());
+        long each = layout.bytes();
         DeviceBuffer buffer = device.allocate(each * w.experts());
         try {
             upload(w.type(), w.data(), w.rows() * w.cols() * w.experts(), buffer);
@@ -120,7 +118,7 @@ public final class DeviceWeights implements AutoCloseable {
         }
         DeviceMatrix[] out = new DeviceMatrix[w.experts()];
         for (int e = 0; e < out.length; e++) {
-            out[e] = new DeviceMatrix(storage, format, buffer.slice(e * each, each), w.rows(), w.cols());
+            out[e] = layout.over(buffer.slice(e * each, each));
         }
         return new ResidentExperts(buffer, out);
     }
