@@ -5,7 +5,7 @@
 #   FULL=1 bench/run-kernels.sh     every type x shape x threads x tokens (~15 minutes)
 # Builds bench/target${SUFFIX}/benchmarks.jar first when it is missing (SUFFIX=-name for a
 # private build folder; JAR=path runs a given benchmarks jar, e.g. a saved baseline). JMH_TIMING replaces the iteration options; extra arguments go to JMH
-# (e.g. -p type=Q4_K to run one type).
+# (e.g. -p type=Q4_K to run one type); UNROLL=60 runs the forks with C2's default loop unrolling.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 suffix="${SUFFIX:-}"
@@ -17,8 +17,9 @@ fi
 out="$(mktemp -d)"
 read -r -a timing <<<"${JMH_TIMING:--f 1 -wi 2 -i 3 -w 1s -r 1s}"
 # Without tiered compilation the vector kernels reach C2 code in about a second instead of
-# spending several in slow profiled C1 code, so short warm-ups suffice.
-common=("${timing[@]}" -jvmArgsAppend "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-TieredCompilation")
+# spending several in slow profiled C1 code, so short warm-ups suffice. UNROLL is C2's
+# LoopUnrollLimit: 30 as bin/ferry runs it, 60 is the JVM's default (for before/after runs).
+common=("${timing[@]}" -jvmArgsAppend "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-TieredCompilation -XX:LoopUnrollLimit=${UNROLL:-30}")
 run() { # name, result file, jmh args...
   local name="$1" file="$2"; shift 2
   echo "== $name" >&2

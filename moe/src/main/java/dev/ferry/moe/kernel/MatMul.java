@@ -17,10 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Each call first rounds the activation rows to the weights' {@link ActivationFormat} (per
  * {@link Precision}), in parallel. Work is then cut into items of (matrix or expert, row range)
  * that workers take from a shared counter. Within an item, rows go in groups of four: the
- * group's weights are decoded to float32 one 1024-column chunk at a time (kept in L1) and
- * multiplied with every token of the current token tile (sized to stay in L2), so each weight
- * block is read from memory once per tile. A few tokens per row (decode, small expert
- * batches) use decode-and-dot kernels instead: integer ones ({@link IntDot}: Q4_K, Q6_K on Q8_K
+ * group's weights are decoded to float32 one 512-column chunk at a time (kept in L1) and
+ * multiplied with every token of the current token tile (sized to stay in L2) by 2-row x
+ * 4-token register blocks, so each weight block is read from memory once per tile. A few
+ * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones ({@link IntDot}: Q4_K, Q6_K on Q8_K
  * activations kept as int16) or float ones ({@link FusedDot}) where they exist.
  *
  * <p>Weights, activations and outputs must be readable from the pool's threads (memory from a
@@ -28,8 +28,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class MatMul implements AutoCloseable {
 
-    /** Columns decoded at once per weight row (a multiple of every block size). */
-    static final int CHUNK = 1024;
+    /**
+     * Columns decoded at once per weight row (a multiple of every block size): four decoded rows
+     * and four tokens' activations of a chunk (16 KiB) stay in a 32 KiB L1.
+     */
+    static final int CHUNK = 512;
     /** Bytes of rounded activations one token tile may occupy (half of a Zen 4 L2). */
     private static final long TILE_BYTES = 512 * 1024;
     private static final int ROW_GROUP = 4;
@@ -373,10 +376,12 @@ public final class MatMul implements AutoCloseable {
             int t = 0;
             if (nr == ROW_GROUP) {
                 for (; t + 4 <= nt; t += 4) {
-                    Gemm.dot4x4(wseg, w0, ws, act,
-                            tokenIndex[p0 + t] * colBytes + ac, tokenIndex[p0 + t + 1] * colBytes + ac,
-                            tokenIndex[p0 + t + 2] * colBytes + ac, tokenIndex[p0 + t + 3] * colBytes + ac,
-                            n, part, t, nt);
+                    long x0 = tokenIndex[p0 + t] * colBytes + ac;
+                    long x1 = tokenIndex[p0 + t + 1] * colBytes + ac;
+                    long x2 = tokenIndex[p0 + t + 2] * colBytes + ac;
+                    long x3 = tokenIndex[p0 + t + 3] * colBytes + ac;
+                    Gemm.dot2x4(wseg, w0, ws, act, x0, x1, x2, x3, n, part, t, nt);
+                    Gemm.dot2x4(wseg, w0 + 2 * ws, ws, act, x0, x1, x2, x3, n, part, t + 2 * nt, nt);
                 }
                 for (; t < nt; t++) {
                     Gemm.dot4x1(wseg, w0, ws, act, tokenIndex[p0 + t] * colBytes + ac, n, part, t, nt);
