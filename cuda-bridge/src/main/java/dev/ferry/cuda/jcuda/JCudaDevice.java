@@ -13,7 +13,9 @@ import dev.ferry.cuda.HostMemoryKind;
 import dev.ferry.cuda.KernelArg;
 import dev.ferry.cuda.KernelSupport;
 import dev.ferry.cuda.LaunchGrid;
+import dev.ferry.cuda.LivePinnedBuffers;
 import dev.ferry.cuda.PinnedHostBuffer;
+import dev.ferry.cuda.SlicedDeviceBuffer;
 import dev.ferry.cuda.Stream;
 import dev.ferry.cuda.TransferRecord;
 import dev.ferry.cuda.TransferStats;
@@ -59,7 +61,7 @@ public final class JCudaDevice implements Device {
     private final TransferStats stats = new TransferStats();
     private final AtomicLong allocated = new AtomicLong();
     private final Set<CudaBuffer> liveBuffers = ConcurrentHashMap.newKeySet();
-    private final Set<PinnedHostBuffer> livePinned = ConcurrentHashMap.newKeySet();
+    private final LivePinnedBuffers livePinned = new LivePinnedBuffers();
     private final Set<CudaStream> liveStreams = ConcurrentHashMap.newKeySet();
     private final CudaStream defaultStream;
     private volatile Gemm gemm;
@@ -183,16 +185,12 @@ public final class JCudaDevice implements Device {
             throw new DeviceException("cuMemHostAlloc of " + bytes + " bytes failed: " + CUresult.stringFor(rc));
         }
         MemorySegment segment = MemorySegment.ofAddress(pointer.address()).reinterpret(bytes);
-        PinnedHostBuffer[] self = new PinnedHostBuffer[1];
-        self[0] = PinnedHostBuffer.of(segment, HostMemoryKind.PINNED, OptionalInt.empty(), () -> {
-            livePinned.remove(self[0]);
+        return livePinned.track(segment, HostMemoryKind.PINNED, OptionalInt.empty(), () -> {
             if (!closed) {
                 makeCurrent();
             }
             JCudaDriver.cuMemFreeHost(pointer);
         });
-        livePinned.add(self[0]);
-        return self[0];
     }
 
     @Override
@@ -209,16 +207,12 @@ public final class JCudaDevice implements Device {
             throw new DeviceException("cuMemHostRegister of " + memory.byteSize() + " bytes at 0x"
                     + Long.toHexString(memory.address()) + " failed: " + CUresult.stringFor(rc));
         }
-        PinnedHostBuffer[] self = new PinnedHostBuffer[1];
-        self[0] = PinnedHostBuffer.of(memory, HostMemoryKind.REGISTERED, numaNode, () -> {
-            livePinned.remove(self[0]);
+        return livePinned.track(memory, HostMemoryKind.REGISTERED, numaNode, () -> {
             if (!closed) {
                 makeCurrent();
             }
             JCudaDriver.cuMemHostUnregister(pointer);
         });
-        livePinned.add(self[0]);
-        return self[0];
     }
 
     @Override
@@ -302,22 +296,14 @@ public final class JCudaDevice implements Device {
         for (CudaBuffer b : new ArrayList<>(liveBuffers)) {
             b.close();
         }
-        for (PinnedHostBuffer p : new ArrayList<>(livePinned)) {
-            p.close();
-        }
+        livePinned.closeAll();
         kernels.unload();
         closed = true;
         JCudaDriver.cuDevicePrimaryCtxRelease(device);
     }
 
     CudaBuffer own(DeviceBuffer buffer) {
-        if (!(buffer instanceof CudaBuffer b) || b.owner() != this) {
-            throw new IllegalArgumentException("buffer does not belong to this CUDA device: " + buffer);
-        }
-        if (!b.isOpen()) {
-            throw new IllegalStateException("device buffer of " + b.size() + " bytes is closed (use after free)");
-        }
-        return b;
+        return SlicedDeviceBuffer.owned(buffer, CudaBuffer.class, this, "CUDA device");
     }
 
     CudaStream own(Stream stream) {
@@ -328,19 +314,16 @@ public final class JCudaDevice implements Device {
     }
 
     /** Device memory: a CUdeviceptr (a slice's pointer carries a byte offset). */
-    final class CudaBuffer implements DeviceBuffer {
+    final class CudaBuffer extends SlicedDeviceBuffer {
         private final CUdeviceptr pointer;
-        private final long size;
-        private final CudaBuffer parent;
-        private volatile boolean open = true;
 
         CudaBuffer(CUdeviceptr pointer, long size, CudaBuffer parent) {
+            super(size, parent);
             this.pointer = pointer;
-            this.size = size;
-            this.parent = parent;
         }
 
-        JCudaDevice owner() {
+        @Override
+        protected Device device() {
             return JCudaDevice.this;
         }
 
@@ -349,37 +332,14 @@ public final class JCudaDevice implements Device {
         }
 
         @Override
-        public long size() {
-            return size;
-        }
-
-        @Override
-        public DeviceBuffer slice(long offset, long bytes) {
-            DeviceBuffer.checkRange("device buffer slice", size, offset, bytes);
-            if (!isOpen()) {
-                throw new IllegalStateException("cannot slice a closed device buffer");
-            }
+        protected DeviceBuffer sliceAt(long offset, long bytes) {
             return new CudaBuffer(pointer.withByteOffset(offset), bytes, this);
         }
 
         @Override
-        public boolean isOpen() {
-            return parent != null ? parent.isOpen() : open;
-        }
-
-        @Override
-        public void close() {
-            if (parent != null) {
-                return;
-            }
-            synchronized (this) {
-                if (!open) {
-                    return;
-                }
-                open = false;
-            }
+        protected void release() {
             liveBuffers.remove(this);
-            allocated.addAndGet(-size);
+            allocated.addAndGet(-size());
             if (!closed) {
                 makeCurrent();
             }
@@ -388,7 +348,7 @@ public final class JCudaDevice implements Device {
 
         @Override
         public String toString() {
-            return "CUDA device buffer of " + size + " bytes";
+            return "CUDA device buffer of " + size() + " bytes";
         }
     }
 

@@ -12,9 +12,11 @@ import dev.ferry.cuda.GemmCall;
 import dev.ferry.cuda.GemmType;
 import dev.ferry.cuda.HostMemoryKind;
 import dev.ferry.cuda.KernelArg;
+import dev.ferry.cuda.LivePinnedBuffers;
 import dev.ferry.cuda.KernelSupport;
 import dev.ferry.cuda.LaunchGrid;
 import dev.ferry.cuda.PinnedHostBuffer;
+import dev.ferry.cuda.SlicedDeviceBuffer;
 import dev.ferry.cuda.Stream;
 import dev.ferry.cuda.TransferRecord;
 import dev.ferry.cuda.TransferStats;
@@ -55,7 +57,7 @@ public final class SimulatedDevice implements Device {
     private final TransferStats stats = new TransferStats();
     private final AtomicLong allocated = new AtomicLong();
     private final Set<SimBuffer> liveBuffers = ConcurrentHashMap.newKeySet();
-    private final Set<PinnedHostBuffer> livePinned = ConcurrentHashMap.newKeySet();
+    private final LivePinnedBuffers livePinned = new LivePinnedBuffers();
     private final Map<CopyDirection, Double> linkFreeAt = new EnumMap<>(CopyDirection.class);
     private final Object lock = new Object();
     private final SimStream defaultStream;
@@ -140,13 +142,7 @@ public final class SimulatedDevice implements Device {
         }
         Arena arena = Arena.ofShared();
         MemorySegment segment = arena.allocate(Math.max(bytes, 1), 4096).asSlice(0, bytes);
-        PinnedHostBuffer[] self = new PinnedHostBuffer[1];
-        self[0] = PinnedHostBuffer.of(segment, HostMemoryKind.PINNED, OptionalInt.empty(), () -> {
-            livePinned.remove(self[0]);
-            arena.close();
-        });
-        livePinned.add(self[0]);
-        return self[0];
+        return livePinned.track(segment, HostMemoryKind.PINNED, OptionalInt.empty(), arena::close);
     }
 
     @Override
@@ -155,10 +151,7 @@ public final class SimulatedDevice implements Device {
         if (!memory.isNative()) {
             throw new IllegalArgumentException("only native memory can be registered, got a heap segment");
         }
-        PinnedHostBuffer[] self = new PinnedHostBuffer[1];
-        self[0] = PinnedHostBuffer.of(memory, HostMemoryKind.REGISTERED, numaNode, () -> livePinned.remove(self[0]));
-        livePinned.add(self[0]);
-        return self[0];
+        return livePinned.track(memory, HostMemoryKind.REGISTERED, numaNode, () -> { });
     }
 
     @Override
@@ -221,9 +214,7 @@ public final class SimulatedDevice implements Device {
         for (SimBuffer b : new ArrayList<>(liveBuffers)) {
             b.close();
         }
-        for (PinnedHostBuffer p : new ArrayList<>(livePinned)) {
-            p.close();
-        }
+        livePinned.closeAll();
     }
 
     private void checkOpen() {
@@ -233,28 +224,21 @@ public final class SimulatedDevice implements Device {
     }
 
     private SimBuffer own(DeviceBuffer buffer) {
-        if (!(buffer instanceof SimBuffer b) || b.device() != this) {
-            throw new IllegalArgumentException("buffer does not belong to this simulated device: " + buffer);
-        }
-        if (!b.isOpen()) {
-            throw new IllegalStateException("device buffer of " + b.size() + " bytes is closed (use after free)");
-        }
-        return b;
+        return SlicedDeviceBuffer.owned(buffer, SimBuffer.class, this, "simulated device");
     }
 
-    private final class SimBuffer implements DeviceBuffer {
+    private final class SimBuffer extends SlicedDeviceBuffer {
         private final MemorySegment segment;
         private final Arena arena;
-        private final SimBuffer parent;
-        private volatile boolean open = true;
 
         SimBuffer(MemorySegment segment, Arena arena, SimBuffer parent) {
+            super(segment.byteSize(), parent);
             this.segment = segment;
             this.arena = arena;
-            this.parent = parent;
         }
 
-        SimulatedDevice device() {
+        @Override
+        protected Device device() {
             return SimulatedDevice.this;
         }
 
@@ -263,35 +247,12 @@ public final class SimulatedDevice implements Device {
         }
 
         @Override
-        public long size() {
-            return segment.byteSize();
-        }
-
-        @Override
-        public DeviceBuffer slice(long offset, long bytes) {
-            DeviceBuffer.checkRange("device buffer slice", size(), offset, bytes);
-            if (!isOpen()) {
-                throw new IllegalStateException("cannot slice a closed device buffer");
-            }
+        protected DeviceBuffer sliceAt(long offset, long bytes) {
             return new SimBuffer(segment.asSlice(offset, bytes), null, this);
         }
 
         @Override
-        public boolean isOpen() {
-            return parent != null ? parent.isOpen() : open;
-        }
-
-        @Override
-        public void close() {
-            if (parent != null || !open) {
-                return;
-            }
-            synchronized (this) {
-                if (!open) {
-                    return;
-                }
-                open = false;
-            }
+        protected void release() {
             liveBuffers.remove(this);
             allocated.addAndGet(-segment.byteSize());
             arena.close();
