@@ -178,8 +178,13 @@ public final class DeviceContract {
             expect(back.asSlice(1000, 100).mismatch(data) == -1, "slice data not at offset 1000");
             expect(back.asSlice(0, 1000).mismatch(zeros.asSlice(0, 1000)) == -1
                     && back.asSlice(1100).mismatch(zeros.asSlice(1100)) == -1, "slice copy touched bytes outside it");
+            DeviceBuffer inner = middle.slice(10, 20);
             middle.close();
-            expect(b.isOpen(), "closing a slice must not free its parent");
+            expect(b.isOpen() && inner.isOpen(), "closing a slice must not free its parent");
+            b.close();
+            expect(!middle.isOpen() && !inner.isOpen(), "slices (and slices of slices) must close with their buffer");
+            expectThrows(IllegalStateException.class, () -> b.slice(0, 1), "slicing a freed buffer");
+            b.close();
         }
     }
 
