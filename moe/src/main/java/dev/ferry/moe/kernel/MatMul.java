@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Precision}), in parallel. Work is then cut into items of (matrix or expert, row range)
  * that workers take from a shared counter. Within an item, rows go in groups of four: the
  * group's weights are decoded to float32 one 512-column chunk at a time (kept in L1) and
- * multiplied with every token of the current token tile (sized to stay in L2) by 2-row x
- * 4-token register blocks, so each weight block is read from memory once per tile. A few
+ * multiplied with every token of the current token tile (sized to stay in L2; its activations
+ * copied per work item into groups of 4 tokens interleaved per vector) by 2-row x 4-token
+ * register blocks, so each weight block is read from memory once per tile. A few
  * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones ({@link IntDot}: Q4_K, Q6_K on Q8_K
  * activations kept as int16) or float ones ({@link FusedDot}) where they exist.
  *
@@ -51,6 +52,8 @@ public final class MatMul implements AutoCloseable {
     private final MemorySegment actInts;
     private final MemorySegment actScales;
     private final MemorySegment[] decoded;
+    /** Per worker: the current token tile's activations, interleaved in groups of 4 tokens. */
+    private final MemorySegment[] groups;
     private final float[][] partial;
     private final int[] identity;
     private final AtomicInteger nextItem = new AtomicInteger();
@@ -108,9 +111,12 @@ public final class MatMul implements AutoCloseable {
         this.actScales = arena.allocate(Math.multiplyExact((maxCols + 31) / 32 * 4, (long) maxTokens), 64);
         int workers = pool.size();
         this.decoded = new MemorySegment[workers];
+        this.groups = new MemorySegment[workers];
         this.partial = new float[workers][];
         for (int i = 0; i < workers; i++) {
             decoded[i] = arena.allocate(4L * ROW_GROUP * CHUNK, 64);
+            // a token tile holds at most TILE_BYTES of activations (see setMatrix)
+            groups[i] = arena.allocate(Math.min(TILE_BYTES, Math.multiplyExact(4 * maxCols, (long) maxTokens)), 64);
             partial[i] = new float[ROW_GROUP * maxTokens];
         }
         this.identity = new int[maxTokens];
@@ -300,6 +306,7 @@ public final class MatMul implements AutoCloseable {
 
     private void computeSlice(int worker, int workers) {
         MemorySegment scratch = decoded[worker];
+        MemorySegment grouped = groups[worker];
         float[] part = partial[worker];
         int item;
         while ((item = nextItem.getAndIncrement()) < items) {
@@ -308,16 +315,38 @@ public final class MatMul implements AutoCloseable {
             int pairCount = itemPairCount[item];
             for (int t0 = 0; t0 < pairCount; t0 += tile) {
                 int nt = Math.min(tile, pairCount - t0);
+                if (usesGemm(nt)) {
+                    interleaveTile(pairStart + t0, nt, grouped);
+                }
                 for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
                     int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
-                    rowGroup(base, r, nr, pairStart + t0, nt, scratch, part);
+                    rowGroup(base, r, nr, pairStart + t0, nt, scratch, grouped, part);
                 }
             }
         }
     }
 
+    /** True when nt tokens per row go through the decoded-rows FMA kernels (not a decode-and-dot kernel). */
+    private boolean usesGemm(int nt) {
+        return nt > integerMaxTokens && !(nt <= FUSED_MAX_TOKENS && Kernels.WIDE && FusedDot.handles(type));
+    }
+
+    /**
+     * The rounded activations of each complete group of 4 tokens among grouped pairs
+     * p0..p0+nt-1, interleaved for {@link Gemm#dot2x4} (group g at byte g * 16 * cols).
+     */
+    private void interleaveTile(int p0, int nt, MemorySegment grouped) {
+        long colBytes = cols * 4;
+        for (int t = 0; t + 4 <= nt; t += 4) {
+            Gemm.interleave(act, tokenIndex[p0 + t] * colBytes, tokenIndex[p0 + t + 1] * colBytes,
+                    tokenIndex[p0 + t + 2] * colBytes, tokenIndex[p0 + t + 3] * colBytes, cols, grouped,
+                    (long) t * colBytes);
+        }
+    }
+
     /** Rows r..r+nr-1 against the tokens of grouped pairs p0..p0+nt-1. */
-    private void rowGroup(long base, long r, int nr, int p0, int nt, MemorySegment scratch, float[] part) {
+    private void rowGroup(long base, long r, int nr, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
+                          float[] part) {
         if (nt <= integerMaxTokens) {
             long groupBytes = cols / 16 * 4;
             long scaleBytes = cols / 32 * 4;
@@ -375,13 +404,21 @@ public final class MatMul implements AutoCloseable {
             long ac = c0 * 4;
             int t = 0;
             if (nr == ROW_GROUP) {
+                long steps = Gemm.steps(n);
                 for (; t + 4 <= nt; t += 4) {
-                    long x0 = tokenIndex[p0 + t] * colBytes + ac;
-                    long x1 = tokenIndex[p0 + t + 1] * colBytes + ac;
-                    long x2 = tokenIndex[p0 + t + 2] * colBytes + ac;
-                    long x3 = tokenIndex[p0 + t + 3] * colBytes + ac;
-                    Gemm.dot2x4(wseg, w0, ws, act, x0, x1, x2, x3, n, part, t, nt);
-                    Gemm.dot2x4(wseg, w0 + 2 * ws, ws, act, x0, x1, x2, x3, n, part, t + 2 * nt, nt);
+                    // group t/4 holds 4 * cols floats; chunk c0 starts 4 * c0 floats into it
+                    long g = (long) t * colBytes + 4 * ac;
+                    Gemm.dot2x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
+                    Gemm.dot2x4(wseg, w0 + 2 * ws, ws, grouped, g, steps, part, t + 2 * nt, nt);
+                    if (steps * Gemm.L < n) {
+                        // columns past the last whole vector (widths that are not a multiple of it)
+                        for (int i = 0; i < ROW_GROUP; i++) {
+                            for (int u = t; u < t + 4; u++) {
+                                part[i * nt + u] += Gemm.dotRange(wseg, w0 + i * ws, act,
+                                        tokenIndex[p0 + u] * colBytes + ac, steps * Gemm.L, n);
+                            }
+                        }
+                    }
                 }
                 for (; t < nt; t++) {
                     Gemm.dot4x1(wseg, w0, ws, act, tokenIndex[p0 + t] * colBytes + ac, n, part, t, nt);
