@@ -6,6 +6,7 @@ import static dev.ferry.moe.kernel.VectorDecoder.B;
 import static dev.ferry.moe.kernel.VectorDecoder.I;
 
 import dev.ferry.loader.GgmlType;
+import dev.ferry.moe.ops.VectorOps;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -76,9 +77,9 @@ final class FusedDot {
         FloatVector acc1 = acc0;
         long i = 0;
         for (; i + 2L * L <= n; i += 2L * L) {
-            acc0 = VectorDecoder.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i, LE))
+            acc0 = VectorOps.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i, LE))
                     .fma(x(a, a0 + 4 * i), acc0);
-            acc1 = VectorDecoder.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i + 2L * L, LE))
+            acc1 = VectorOps.halfToFloat(ShortVector.fromMemorySegment(VectorDecoder.S, w, w0 + 2 * i + 2L * L, LE))
                     .fma(x(a, a0 + 4 * i + 4L * L), acc1);
         }
         float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);

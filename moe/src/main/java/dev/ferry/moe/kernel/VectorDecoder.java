@@ -1,6 +1,7 @@
 package dev.ferry.moe.kernel;
 
 import dev.ferry.loader.GgmlType;
+import dev.ferry.moe.ops.VectorOps;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -8,7 +9,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -221,23 +221,10 @@ final class VectorDecoder {
         }
     }
 
-    /** Float16 to float32 for one float vector of lanes, exact: normals and subnormals by rebiasing, Inf/NaN kept. */
-    static FloatVector halfToFloat(ShortVector h) {
-        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector magnitude = bits.and(0x7FFF);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        // exponent+mantissa placed in a float and scaled by 2^112 re-biases exponent 15 to 127,
-        // which also turns float16 subnormals into the right float32 normals
-        FloatVector finite = shifted.reinterpretAsFloats().mul(0x1p112f);
-        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
-        IntVector result = finite.reinterpretAsInts().blend(shifted.or(0x7F800000), special);
-        return result.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-    }
-
     private static void decodeF16(MemorySegment w, long src, long n, MemorySegment dst, long y) {
         long i = 0;
         for (; i + L <= n; i += L) {
-            halfToFloat(ShortVector.fromMemorySegment(S, w, src + 2 * i, LE)).intoMemorySegment(dst, y + 4 * i, LE);
+            VectorOps.halfToFloat(ShortVector.fromMemorySegment(S, w, src + 2 * i, LE)).intoMemorySegment(dst, y + 4 * i, LE);
         }
         for (; i < n; i++) {
             dst.set(FLOAT, y + 4 * i, Float.float16ToFloat(w.get(SHORT, src + 2 * i)));

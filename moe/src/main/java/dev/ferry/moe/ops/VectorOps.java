@@ -4,7 +4,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,8 +20,13 @@ import jdk.incubator.vector.VectorSpecies;
 public final class VectorOps {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** As many 16-bit lanes as a float vector has lanes: one float16 load per float vector. */
+    public static final VectorSpecies<Short> HALF_LANES =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, F.length() * 16)));
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private VectorOps() {
     }
@@ -45,6 +54,52 @@ public final class VectorOps {
             sum += a.getAtIndex(FLOAT, ao + i) * b.getAtIndex(FLOAT, bo + i);
         }
         return sum;
+    }
+
+    /**
+     * Float16 bits ({@link #HALF_LANES}) to float32, exact: normals and subnormals by rebiasing,
+     * Inf/NaN kept.
+     */
+    public static FloatVector halfToFloat(ShortVector h) {
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = bits.and(0x7FFF);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        // exponent+mantissa placed in a float and scaled by 2^112 re-biases exponent 15 to 127,
+        // which also turns float16 subnormals into the right float32 normals
+        FloatVector finite = shifted.reinterpretAsFloats().mul(0x1p112f);
+        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
+        IntVector result = finite.reinterpretAsInts().blend(shifted.or(0x7F800000), special);
+        return result.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /** Dot product of {@code n} float16 values at {@code h[ho..]} and floats at {@code b[bo..]} (offsets in elements). */
+    public static float dotHalf(MemorySegment h, long ho, MemorySegment b, long bo, long n) {
+        FloatVector acc = FloatVector.zero(F);
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            acc = halfToFloat(ShortVector.fromMemorySegment(HALF_LANES, h, (ho + i) * 2, LE))
+                    .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, LE), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += Float.float16ToFloat(h.getAtIndex(HALF, ho + i)) * b.getAtIndex(FLOAT, bo + i);
+        }
+        return sum;
+    }
+
+    /** {@code y[yo..] += alpha * h[ho..]} over {@code n} float16 values (offsets in elements). */
+    public static void axpyHalf(float alpha, MemorySegment h, long ho, MemorySegment y, long yo, long n) {
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector x = halfToFloat(ShortVector.fromMemorySegment(HALF_LANES, h, (ho + i) * 2, LE));
+            x.fma(a, FloatVector.fromMemorySegment(F, y, (yo + i) * 4, LE)).intoMemorySegment(y, (yo + i) * 4, LE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(FLOAT, yo + i, y.getAtIndex(FLOAT, yo + i) + alpha * Float.float16ToFloat(h.getAtIndex(HALF, ho + i)));
+        }
     }
 
     /** {@code y[yo..] += alpha * x[xo..]} over {@code n} floats. */

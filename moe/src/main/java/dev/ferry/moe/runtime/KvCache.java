@@ -81,11 +81,7 @@ public final class KvCache implements AutoCloseable {
         if (keyType == KvCacheType.F32) {
             return dev.ferry.moe.ops.VectorOps.dot(k, base, q, qo, n);
         }
-        float sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += Float.float16ToFloat(k.getAtIndex(HALF, base + i)) * q.getAtIndex(FLOAT, qo + i);
-        }
-        return sum;
+        return dev.ferry.moe.ops.VectorOps.dotHalf(k, base, q, qo, n);
     }
 
     /** {@code out[oo..oo+n) += weight * value(position)[col..col+n)}. */
@@ -96,10 +92,7 @@ public final class KvCache implements AutoCloseable {
             dev.ferry.moe.ops.VectorOps.axpy(weight, v, base, out, oo, n);
             return;
         }
-        for (int i = 0; i < n; i++) {
-            out.setAtIndex(FLOAT, oo + i, out.getAtIndex(FLOAT, oo + i)
-                    + weight * Float.float16ToFloat(v.getAtIndex(HALF, base + i)));
-        }
+        dev.ferry.moe.ops.VectorOps.axpyHalf(weight, v, base, out, oo, n);
     }
 
     private void checkPosition(int position) {
