@@ -42,6 +42,8 @@ final class QwenSession implements InferenceSession {
     private final MemorySegment ffnGate;
     private final MemorySegment ffnUp;
     private final MemorySegment scores;
+    /** Per worker: the key or value row attention is reading, as float32. */
+    private final MemorySegment rows;
 
     private final WorkerPool.Task attentionTask = this::attentionWorker;
     private final MicroBatches.Steps steps = new MicroBatches.Steps() {
@@ -90,7 +92,8 @@ final class QwenSession implements InferenceSession {
         long ff = Math.max(c.feedForwardLength(), 1);
         this.ffnGate = c.isMixtureOfExperts() ? null : floats(ub * ff);
         this.ffnUp = c.isMixtureOfExperts() ? null : floats(ub * ff);
-        this.scores = floats((long) pool.size() * contextLength);
+        this.scores = floats((long) pool.size() * c.groupSize() * contextLength);
+        this.rows = floats((long) pool.size() * Math.max(c.keyLength(), c.valueLength()));
         this.moe = c.isMixtureOfExperts()
                 ? new MoeBlock(c, microBatch, matmul, arena, options.placement(), maxCols, options.precision()) : null;
     }
@@ -215,30 +218,44 @@ final class QwenSession implements InferenceSession {
         addRows(xb, n);
     }
 
-    /** Causal grouped-query attention for the (token, head) pairs of one worker. */
+    /**
+     * Causal grouped-query attention for the (token, KV head) pairs of one worker: each key and
+     * value row is read (converted from float16) once and used for all query heads of its group.
+     */
     private void attentionWorker(int worker, int workers) {
         int heads = c.headCount();
-        long items = (long) attnTokens * heads;
+        int group = c.groupSize();
+        long items = (long) attnTokens * c.headCountKv();
         long from = items * worker / workers;
         long to = items * (worker + 1) / workers;
         int hd = c.keyLength();
         int vd = c.valueLength();
         float scale = (float) (1.0 / Math.sqrt(hd));
-        long sBase = (long) worker * contextLength;
+        long sBase = (long) worker * group * contextLength;
+        long row = (long) worker * Math.max(hd, vd);
         for (long item = from; item < to; item++) {
-            int t = (int) (item / heads);
-            int h = (int) (item % heads);
-            int kvh = h / c.groupSize();
+            int t = (int) (item / c.headCountKv());
+            int kvh = (int) (item % c.headCountKv());
             int last = attnStartPos + t;
-            long qo = (long) t * c.queryWidth() + (long) h * hd;
+            long qo = (long) t * c.queryWidth() + (long) kvh * group * hd;
             for (int p = 0; p <= last; p++) {
-                VectorOps.set(scores, sBase + p, cache.keyDot(attnLayer, p, kvh * hd, q, qo, hd) * scale);
+                cache.readKey(attnLayer, p, kvh * hd, rows, row, hd);
+                for (int j = 0; j < group; j++) {
+                    VectorOps.set(scores, sBase + (long) j * contextLength + p,
+                            VectorOps.dot(rows, row, q, qo + (long) j * hd, hd) * scale);
+                }
             }
-            VectorOps.softmax(scores, sBase, last + 1);
-            long oo = (long) t * heads * vd + (long) h * vd;
-            attn.asSlice(oo * Float.BYTES, (long) vd * Float.BYTES).fill((byte) 0);
+            long oo = (long) t * heads * vd + (long) kvh * group * vd;
+            for (int j = 0; j < group; j++) {
+                VectorOps.softmax(scores, sBase + (long) j * contextLength, last + 1);
+            }
+            attn.asSlice(oo * Float.BYTES, (long) group * vd * Float.BYTES).fill((byte) 0);
             for (int p = 0; p <= last; p++) {
-                cache.addWeightedValue(attnLayer, p, kvh * vd, VectorOps.get(scores, sBase + p), attn, oo, vd);
+                cache.readValue(attnLayer, p, kvh * vd, rows, row, vd);
+                for (int j = 0; j < group; j++) {
+                    VectorOps.axpy(VectorOps.get(scores, sBase + (long) j * contextLength + p), rows, row, attn,
+                            oo + (long) j * vd, vd);
+                }
             }
         }
     }

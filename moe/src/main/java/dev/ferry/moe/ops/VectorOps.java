@@ -72,33 +72,16 @@ public final class VectorOps {
         return result.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
-    /** Dot product of {@code n} float16 values at {@code h[ho..]} and floats at {@code b[bo..]} (offsets in elements). */
-    public static float dotHalf(MemorySegment h, long ho, MemorySegment b, long bo, long n) {
-        FloatVector acc = FloatVector.zero(F);
+    /** {@code n} float16 values at {@code h[ho..]} to floats at {@code y[yo..]} (offsets in elements), exact. */
+    public static void halfToFloat(MemorySegment h, long ho, MemorySegment y, long yo, long n) {
         long i = 0;
         long bound = F.loopBound(n);
         for (; i < bound; i += F.length()) {
-            acc = halfToFloat(ShortVector.fromMemorySegment(HALF_LANES, h, (ho + i) * 2, LE))
-                    .fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, LE), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += Float.float16ToFloat(h.getAtIndex(HALF, ho + i)) * b.getAtIndex(FLOAT, bo + i);
-        }
-        return sum;
-    }
-
-    /** {@code y[yo..] += alpha * h[ho..]} over {@code n} float16 values (offsets in elements). */
-    public static void axpyHalf(float alpha, MemorySegment h, long ho, MemorySegment y, long yo, long n) {
-        FloatVector a = FloatVector.broadcast(F, alpha);
-        long i = 0;
-        long bound = F.loopBound(n);
-        for (; i < bound; i += F.length()) {
-            FloatVector x = halfToFloat(ShortVector.fromMemorySegment(HALF_LANES, h, (ho + i) * 2, LE));
-            x.fma(a, FloatVector.fromMemorySegment(F, y, (yo + i) * 4, LE)).intoMemorySegment(y, (yo + i) * 4, LE);
+            halfToFloat(ShortVector.fromMemorySegment(HALF_LANES, h, (ho + i) * 2, LE))
+                    .intoMemorySegment(y, (yo + i) * 4, LE);
         }
         for (; i < n; i++) {
-            y.setAtIndex(FLOAT, yo + i, y.getAtIndex(FLOAT, yo + i) + alpha * Float.float16ToFloat(h.getAtIndex(HALF, ho + i)));
+            y.setAtIndex(FLOAT, yo + i, Float.float16ToFloat(h.getAtIndex(HALF, ho + i)));
         }
     }
 

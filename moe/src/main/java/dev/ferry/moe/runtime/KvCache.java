@@ -74,25 +74,26 @@ public final class KvCache implements AutoCloseable {
         write(values[layer], valueType, (long) position * valueWidth, value, valueOffset, valueWidth);
     }
 
-    /** Dot product of {@code q[qo..qo+n)} with the key of {@code position}, columns {@code [col, col+n)}. */
-    public float keyDot(int layer, int position, int col, MemorySegment q, long qo, int n) {
-        long base = (long) position * keyWidth + col;
-        MemorySegment k = keys[layer];
-        if (keyType == KvCacheType.F32) {
-            return dev.ferry.moe.ops.VectorOps.dot(k, base, q, qo, n);
-        }
-        return dev.ferry.moe.ops.VectorOps.dotHalf(k, base, q, qo, n);
+    /**
+     * Floats {@code col..col+n} of the key of {@code position} into {@code dst} from float index
+     * {@code di}: a copy, or an exact conversion from float16. Attention reads each row once per
+     * KV head and uses it for every query head of the group.
+     */
+    public void readKey(int layer, int position, int col, MemorySegment dst, long di, int n) {
+        read(keys[layer], keyType, (long) position * keyWidth + col, dst, di, n);
     }
 
-    /** {@code out[oo..oo+n) += weight * value(position)[col..col+n)}. */
-    public void addWeightedValue(int layer, int position, int col, float weight, MemorySegment out, long oo, int n) {
-        long base = (long) position * valueWidth + col;
-        MemorySegment v = values[layer];
-        if (valueType == KvCacheType.F32) {
-            dev.ferry.moe.ops.VectorOps.axpy(weight, v, base, out, oo, n);
-            return;
+    /** Floats {@code col..col+n} of the value of {@code position} into {@code dst} from float index {@code di}. */
+    public void readValue(int layer, int position, int col, MemorySegment dst, long di, int n) {
+        read(values[layer], valueType, (long) position * valueWidth + col, dst, di, n);
+    }
+
+    private static void read(MemorySegment src, KvCacheType type, long srcIndex, MemorySegment dst, long di, int n) {
+        if (type == KvCacheType.F32) {
+            MemorySegment.copy(src, srcIndex * 4, dst, di * 4, (long) n * 4);
+        } else {
+            dev.ferry.moe.ops.VectorOps.halfToFloat(src, srcIndex, dst, di, n);
         }
-        dev.ferry.moe.ops.VectorOps.axpyHalf(weight, v, base, out, oo, n);
     }
 
     private void checkPosition(int position) {
