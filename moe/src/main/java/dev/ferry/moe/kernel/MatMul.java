@@ -54,6 +54,12 @@ public final class MatMul implements AutoCloseable {
     private final MemorySegment[] decoded;
     /** Per worker: the current token tile's activations, interleaved in groups of 4 tokens. */
     private final MemorySegment[] groups;
+    /**
+     * Per worker: the first grouped pair of the tile now in {@link #groups} (-1: none this call).
+     * Consecutive items of one expert, or of one matrix, share their tokens; they are
+     * interleaved once.
+     */
+    private final int[] groupedFrom;
     private final float[][] partial;
     private final int[] identity;
     private final AtomicInteger nextItem = new AtomicInteger();
@@ -112,6 +118,7 @@ public final class MatMul implements AutoCloseable {
         int workers = pool.size();
         this.decoded = new MemorySegment[workers];
         this.groups = new MemorySegment[workers];
+        this.groupedFrom = new int[workers];
         this.partial = new float[workers][];
         for (int i = 0; i < workers; i++) {
             decoded[i] = arena.allocate(4L * ROW_GROUP * CHUNK, 64);
@@ -301,6 +308,7 @@ public final class MatMul implements AutoCloseable {
 
     private void compute() {
         nextItem.set(0);
+        Arrays.fill(groupedFrom, -1);
         pool.run(computeTask);
     }
 
@@ -315,8 +323,9 @@ public final class MatMul implements AutoCloseable {
             int pairCount = itemPairCount[item];
             for (int t0 = 0; t0 < pairCount; t0 += tile) {
                 int nt = Math.min(tile, pairCount - t0);
-                if (usesGemm(nt)) {
+                if (usesGemm(nt) && groupedFrom[worker] != pairStart + t0) {
                     interleaveTile(pairStart + t0, nt, grouped);
+                    groupedFrom[worker] = pairStart + t0;
                 }
                 for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
                     int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
