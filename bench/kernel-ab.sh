@@ -11,6 +11,10 @@ if [ $# -lt 2 ]; then
   sed -n '2,6p' "$0" >&2
   exit 2
 fi
+if ! "$java" -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 2[5-9]'; then
+  echo "kernel-ab: $java is not a JDK 25 or newer; set JAVA_HOME to one" >&2
+  exit 2
+fi
 first="${1%%,*}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
