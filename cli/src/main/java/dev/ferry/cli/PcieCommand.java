@@ -9,6 +9,7 @@ import dev.ferry.cuda.pcie.PcieOptions;
 import dev.ferry.cuda.pcie.PcieReport;
 import dev.ferry.cuda.sim.SimulatedLink;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -51,6 +52,10 @@ public final class PcieCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Write the report as JSON.")
     boolean json;
 
+    @Option(names = "--json-out", paramLabel = "FILE",
+            description = "Also write the report as JSON to FILE (the table still goes to standard output).")
+    Path jsonOut;
+
     @Option(names = "--file-dir", paramLabel = "DIR", description = "Directory for the file-mapped source (default: the temp dir).")
     Path fileDir;
 
@@ -68,6 +73,9 @@ public final class PcieCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
+            if (jsonOut != null && jsonOut.getParent() != null && !Files.isDirectory(jsonOut.getParent())) {
+                throw new IllegalArgumentException("--json-out: the folder " + jsonOut.getParent() + " does not exist");
+            }
             if (quick && full) {
                 throw new IllegalArgumentException("--quick and --full exclude each other");
             }
@@ -93,7 +101,14 @@ public final class PcieCommand implements Callable<Integer> {
                     NumaHostPlacement.system(), options);
             out.print(json ? report.toJson() : report.toMarkdown());
             out.flush();
+            if (jsonOut != null) {
+                Files.writeString(jsonOut, report.toJson());
+            }
             return 0;
+        } catch (IOException e) {
+            err.println("ferry pcie: --json-out: cannot write " + jsonOut + ": " + e.getMessage());
+            err.flush();
+            return 1;
         } catch (IllegalArgumentException | DeviceUnavailableException | UncheckedIOException e) {
             err.println("ferry pcie: " + e.getMessage());
             err.flush();

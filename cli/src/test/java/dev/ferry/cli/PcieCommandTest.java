@@ -65,6 +65,22 @@ class PcieCommandTest {
     }
 
     @Test
+    void jsonOutWritesTheSameCellsTheTableShows() throws Exception {
+        Path file = dir.resolve("pcie.json");
+        Result r = pcie("--device", "sim", "--sizes", "1", "--reps", "2", "--json-out", file.toString(),
+                "--file-dir", dir.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = new ObjectMapper().readTree(file.toFile());
+        long rows = r.out().lines().filter(l -> l.startsWith("| ") && l.contains(" MiB |")).count();
+        // pinned, file-mapped, pageable, registered x 4 alignments x 1 size x 2 directions
+        assertEquals(32, json.get("results").size());
+        assertEquals(32, rows, r.out());
+        Result missing = pcie("--device", "sim", "--quick", "--json-out", dir.resolve("no/such/pcie.json").toString());
+        assertEquals(1, missing.exitCode());
+        assertTrue(missing.err().contains("--json-out") && missing.err().contains("does not exist"), missing.err());
+    }
+
+    @Test
     void badFlagsGiveAClearMessage() {
         Result r = pcie("--sizes", "1,x", "--file-dir", dir.toString());
         assertEquals(1, r.exitCode());
