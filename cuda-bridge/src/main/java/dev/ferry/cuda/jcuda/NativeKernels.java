@@ -2,7 +2,6 @@ package dev.ferry.cuda.jcuda;
 
 import dev.ferry.cuda.KernelSupport;
 import dev.ferry.cuda.kernels.KernelNames;
-import dev.ferry.cuda.kernels.QuantFormat;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
@@ -44,17 +43,6 @@ final class NativeKernels implements KernelSupport {
         }
     }
 
-    /** Every kernel name the native module defines. */
-    static List<String> knownNames() {
-        List<String> names = new ArrayList<>(List.of(KernelNames.RMSNORM, KernelNames.ROPE_NEOX, KernelNames.ATTENTION,
-                KernelNames.SWIGLU, KernelNames.ADD, KernelNames.ROUTER_TOPK, KernelNames.F32_TO_F16));
-        for (QuantFormat f : QuantFormat.values()) {
-            names.add(f.dequantKernel());
-            names.add(f.matvecKernel());
-        }
-        return names;
-    }
-
     /** Reads the fatbin from the class path, if it was built. */
     static Optional<byte[]> fatbin() {
         try (InputStream in = NativeKernels.class.getResourceAsStream(RESOURCE)) {
@@ -79,7 +67,7 @@ final class NativeKernels implements KernelSupport {
         }
         Map<String, CUfunction> found = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
-        for (String name : knownNames()) {
+        for (String name : KernelNames.all()) {
             CUfunction function = new CUfunction();
             if (JCudaDriver.cuModuleGetFunction(function, module, name) == CUresult.CUDA_SUCCESS) {
                 found.put(name, function);

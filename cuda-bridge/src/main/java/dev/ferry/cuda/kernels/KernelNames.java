@@ -1,5 +1,8 @@
 package dev.ferry.cuda.kernels;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /** Names of the kernels in {@code native/src/*.cu} that are not per quant type. */
 public final class KernelNames {
 
@@ -14,5 +17,16 @@ public final class KernelNames {
     public static final String AXPY = "ferry_axpy_f32";
 
     private KernelNames() {
+    }
+
+    /** Every kernel the native module defines: the names above, then each quant type's two kernels. */
+    public static List<String> all() {
+        List<String> names = new ArrayList<>(List.of(RMSNORM, ROPE_NEOX, ATTENTION, SWIGLU, ADD, ROUTER_TOPK, F32_TO_F16,
+                SCALE, AXPY));
+        for (QuantFormat f : QuantFormat.values()) {
+            names.add(f.dequantKernel());
+            names.add(f.matvecKernel());
+        }
+        return List.copyOf(names);
     }
 }
