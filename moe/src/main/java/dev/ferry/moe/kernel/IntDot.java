@@ -29,8 +29,9 @@ import jdk.incubator.vector.VectorSpecies;
  * 16002).
  *
  * <p>Each type's kernel is one method with no helper that takes or returns a vector: C2 only
- * keeps vectors in registers when the loop is one compiled method. The species are fixed at
- * 256 bits; {@link #AVAILABLE} says whether the machine runs them natively.
+ * keeps vectors in registers when the loop is one compiled method. The species here are fixed
+ * at 256 bits, {@link #AVAILABLE} says whether the machine runs them natively; where the
+ * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}.
  */
 final class IntDot {
 
@@ -53,6 +54,9 @@ final class IntDot {
 
     /** True when 256-bit vectors are native (AVX2 or wider): the preferred int species has 256 bits or more. */
     static final boolean AVAILABLE = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+
+    /** True when 512-bit vectors are native (AVX-512): the kernels of {@link IntDot512} run instead. */
+    static final boolean WIDE = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
 
     private IntDot() {
     }
@@ -91,6 +95,23 @@ final class IntDot {
      */
     static float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
                      MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+        return WIDE ? dot512(type, w, w0, cols, q, q0, scales, sc0, sums, s0, scratch)
+                : dot256(type, w, w0, cols, q, q0, scales, sc0, sums, s0, scratch);
+    }
+
+    /** {@link #dot} with the 512-bit kernels, whatever the machine (slow where they are not native). */
+    static float dot512(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
+                        MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+        return switch (type) {
+            case Q4_K -> IntDot512.dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
+            case Q6_K -> IntDot512.dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
+            default -> throw new IllegalArgumentException("no integer dot for " + type);
+        };
+    }
+
+    /** {@link #dot} with the 256-bit kernels. */
+    static float dot256(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
+                        MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
             case Q4_K -> dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
             case Q6_K -> dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
@@ -160,6 +181,17 @@ final class IntDot {
     static void dotQ4KPair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0,
                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
                            long outIndex) {
+        if (WIDE) {
+            IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+        } else {
+            dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+        }
+    }
+
+    /** {@link #dotQ4KPair} with the 256-bit kernel. */
+    static void dotQ4KPair256(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0,
+                              MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
+                              long outIndex) {
         long blocks = cols / 256;
         FloatVector accA = FloatVector.zero(F8);
         FloatVector accB = accA;

@@ -17,30 +17,52 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The integer decode kernels against the double-precision reference on Q8_K-rounded activations. */
 class IntDotTest {
 
+    /** The kernels of one vector width: 256 bits (AVX2) or 512 (AVX-512; emulated, slowly, elsewhere). */
+    enum Width {
+        V256, V512;
+
+        float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, MemorySegment scales,
+                  MemorySegment sums, MemorySegment scratch) {
+            return this == V256 ? IntDot.dot256(type, w, w0, cols, q, 0, scales, 0, sums, 0, scratch)
+                    : IntDot.dot512(type, w, w0, cols, q, 0, scales, 0, sums, 0, scratch);
+        }
+
+        void pair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, MemorySegment scales,
+                  MemorySegment sums, MemorySegment out) {
+            if (this == V256) {
+                IntDot.dotQ4KPair256(w, w0, w1, cols, q, 0, scales, 0, sums, 0, out, 0);
+            } else {
+                IntDot512.dotQ4KPair(w, w0, w1, cols, q, 0, scales, 0, sums, 0, out, 0);
+            }
+        }
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
-        for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
-            cases.add(Arguments.of(type, 3L, 256L)); // one block
-            cases.add(Arguments.of(type, 7L, 768L)); // a few blocks, an expert's down projection width
-            cases.add(Arguments.of(type, 5L, 2304L)); // many blocks, more than one decode chunk
+        for (Width width : Width.values()) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+                cases.add(Arguments.of(width, type, 3L, 256L)); // one block
+                cases.add(Arguments.of(width, type, 7L, 768L)); // a few blocks, an expert's down projection width
+                cases.add(Arguments.of(width, type, 5L, 2304L)); // many blocks, more than one decode chunk
+            }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "{0} {1}x{2}")
+    @ParameterizedTest(name = "{0} {1} {2}x{3}")
     @MethodSource("cases")
-    void randomRowsMatchTheReference(GgmlType type, long rows, long cols) {
+    void randomRowsMatchTheReference(Width width, GgmlType type, long rows, long cols) {
         assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment w = KernelTestData.randomWeights(arena, type, rows, cols, 17 * cols + rows);
             MemorySegment x = KernelTestData.randomActivations(arena, cols, cols);
-            checkRows(arena, type, w, rows, cols, x);
+            checkRows(arena, width, type, w, rows, cols, x);
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}x{2}")
+    @ParameterizedTest(name = "{0} {1} {2}x{3}")
     @MethodSource("cases")
-    void largestQuantsAndActivationsDoNotOverflow16Bits(GgmlType type, long rows, long cols) {
+    void largestQuantsAndActivationsDoNotOverflow16Bits(Width width, GgmlType type, long rows, long cols) {
         assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
         try (Arena arena = Arena.ofConfined()) {
             // every quant bit set: Q4_K nibbles 15 with 6-bit scales and minimums 63, Q6_K quants 63
@@ -59,11 +81,12 @@ class IntDotTest {
             for (long i = 0; i < cols; i++) {
                 x.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.75f);
             }
-            checkRows(arena, type, w, rows, cols, x);
+            checkRows(arena, width, type, w, rows, cols, x);
         }
     }
 
-    private static void checkRows(Arena arena, GgmlType type, MemorySegment w, long rows, long cols, MemorySegment x) {
+    private static void checkRows(Arena arena, Width width, GgmlType type, MemorySegment w, long rows, long cols,
+                                  MemorySegment x) {
         MemorySegment act = arena.allocate(cols * 4, 64);
         MemorySegment ints = arena.allocate(cols * 2, 64);
         MemorySegment scales = arena.allocate((cols / 32) * 4, 64);
@@ -73,19 +96,18 @@ class IntDotTest {
         double[] mag = new double[(int) rows];
         double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
         for (long r = 0; r < rows; r++) {
-            float got = IntDot.dot(type, w, r * type.rowBytes(cols), cols, ints, 0, scales, 0, sums, 0, scratch);
+            float got = width.dot(type, w, r * type.rowBytes(cols), cols, ints, scales, sums, scratch);
             assertEquals(ref[(int) r], got, 1e-5 * mag[(int) r] + 1e-6,
-                    type + " row " + r + " of " + rows + "x" + cols);
+                    width + " " + type + " row " + r + " of " + rows + "x" + cols);
         }
         if (type == GgmlType.Q4_K) {
             MemorySegment pair = arena.allocate(8);
             for (long r = 0; r + 1 < rows; r++) {
-                IntDot.dotQ4KPair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, 0, scales, 0,
-                        sums, 0, pair, 0);
+                width.pair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, scales, sums, pair);
                 for (int i = 0; i < 2; i++) {
                     int row = (int) r + i;
                     assertEquals(ref[row], pair.getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-5 * mag[row] + 1e-6,
-                            "pair kernel row " + row + " of " + rows + "x" + cols);
+                            width + " pair kernel row " + row + " of " + rows + "x" + cols);
                 }
             }
         }
