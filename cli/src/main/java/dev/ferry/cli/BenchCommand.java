@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -146,14 +147,15 @@ public final class BenchCommand implements Callable<Integer> {
                         KvCacheType.parse("--cache-type-k", cacheTypeK), KvCacheType.parse("--cache-type-v", cacheTypeV),
                         Precision.QUANTIZED, System.err, java.util.Optional.of(gpu.request()))) {
                     int t = engine.threads();
-                    String backend = numa == null ? "CPU" : "CPU numa-" + placement.numa().orElseThrow().flagValue();
+                    String cpu = numa == null ? "CPU" : "CPU numa-" + placement.numa().orElseThrow().flagValue();
                     var device = engine.deviceRuntime().filter(d -> d.hasDevice());
-                    if (device.isPresent()) {
-                        backend = device.get().backend() + "+" + backend;
-                    }
+                    // the device's part of the label is known once the first test has prepared the model
+                    Supplier<String> backend = () -> device.map(d -> d.backend())
+                            .filter(b -> !b.equals("CPU")).map(b -> b + "+" + cpu).orElse(cpu);
                     for (int p : prompts) {
                         if (p > 0) {
-                            results.add(new Result(name, size, params, backend, t, "pp" + p, p, measure(loaded, engine, p, false)));
+                            double[] tps = measure(loaded, engine, p, false);
+                            results.add(new Result(name, size, params, backend.get(), t, "pp" + p, p, tps));
                             device.ifPresent(d -> reportDevice(d, "pp" + p));
                             if (format.equals("md")) {
                                 System.err.println("ferry bench: pp" + p + " t=" + t + " done");
@@ -162,7 +164,8 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     for (int g : gens) {
                         if (g > 0) {
-                            results.add(new Result(name, size, params, backend, t, "tg" + g, g, measure(loaded, engine, g, true)));
+                            double[] tps = measure(loaded, engine, g, true);
+                            results.add(new Result(name, size, params, backend.get(), t, "tg" + g, g, tps));
                             device.ifPresent(d -> reportDevice(d, "tg" + g));
                         }
                     }

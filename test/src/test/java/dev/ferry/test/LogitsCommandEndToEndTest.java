@@ -95,6 +95,19 @@ class LogitsCommandEndToEndTest {
     }
 
     @Test
+    void benchNamesTheDeviceInItsBackendColumnOnlyWhenLayersRunThere() throws Exception {
+        String model = CliRunner.fixture("models/tiny-qwen3moe-Q8_0.gguf").toString();
+        CliRunner.Outcome onDevice = CliRunner.run("bench", "-m", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1",
+                "--device", "sim");
+        assertEquals(0, onDevice.exitCode(), onDevice.err());
+        assertEquals(2, onDevice.out().lines().filter(l -> l.contains("| SIM+CPU | 1 |")).count(), onDevice.out());
+        CliRunner.Outcome cpuOnly = CliRunner.run("bench", "-m", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1",
+                "--device", "sim", "-ngl", "0");
+        assertEquals(0, cpuOnly.exitCode(), cpuOnly.err());
+        assertEquals(2, cpuOnly.out().lines().filter(l -> l.contains("| CPU | 1 |")).count(), cpuOnly.out());
+    }
+
+    @Test
     void aTruncatedModelIsReportedInOneLineNamingTheFile(@TempDir Path dir) throws Exception {
         Path bad = dir.resolve("truncated.gguf");
         byte[] full = Files.readAllBytes(CliRunner.fixture("models/tiny-qwen3-Q8_0.gguf"));

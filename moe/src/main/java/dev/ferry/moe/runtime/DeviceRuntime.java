@@ -91,9 +91,13 @@ public final class DeviceRuntime implements AutoCloseable {
         return prepared.values().stream().flatMap(p -> p.cache().stream()).mapToLong(PinnedExpertCache::pinnedBytes).sum();
     }
 
-    /** llama-bench's backend column: CUDA, SIM (the simulated device) or CPU. */
-    public String backend() {
-        return opened.device().map(d -> d.info().simulated() ? "SIM" : "CUDA").orElse("CPU");
+    /**
+     * llama-bench's backend column: CUDA or SIM (the simulated device) once a model was prepared
+     * whose plan puts something on the device, else CPU (no device, or {@code -ngl 0}).
+     */
+    public synchronized String backend() {
+        boolean used = prepared.values().stream().anyMatch(p -> p.execution().isPresent());
+        return opened.device().filter(d -> used).map(d -> d.info().simulated() ? "SIM" : "CUDA").orElse("CPU");
     }
 
     /**
