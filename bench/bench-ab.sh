@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/bench-ab.sh OLD.jar NEW.jar [MODEL.gguf]: end-to-end `ferry bench` of two jars, CPU only,
+# alternated ROUNDS times in one sitting, so both see the same machine state. Made for a machine
+# without Maven (the GPU host): java is $JAVA, else ./jdk/bin/java, else the jlink image
+# cli/target/ferry-jdk.tar.xz unpacked into a temp dir (scripts/prepare-gpu-check builds it).
+# Without MODEL a synthetic Qwen3-30B-A3B-shaped model is generated (LAYERS, default 6; Q4_K_M).
+# Environment: THREADS (default "2"), PP (128), TG (32), REPS (3), ROUNDS (2).
+# Prints one table row per jar, round, thread count and test, prefixed "old"/"new" and the round.
+set -uo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: bench/bench-ab.sh OLD.jar NEW.jar [MODEL.gguf]" >&2
+  exit 2
+fi
+old=$1 new=$2
+for j in "$old" "$new"; do
+  [ -f "$j" ] || { echo "bench-ab: $j is missing" >&2; exit 2; }
+done
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/ferry-ab.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+java=${JAVA:-}
+if [ -z "$java" ] && [ -x "$here/jdk/bin/java" ]; then
+  java="$here/jdk/bin/java"
+elif [ -z "$java" ] && [ -f "$here/cli/target/ferry-jdk.tar.xz" ]; then
+  xz -dc "$here/cli/target/ferry-jdk.tar.xz" | tar -C "$scratch" -xf - || { echo "bench-ab: cannot unpack the JDK" >&2; exit 2; }
+  java="$scratch/jdk/bin/java"
+fi
+[ -n "$java" ] || { echo "bench-ab: no java: set JAVA, or build ./jdk with scripts/prepare-gpu-check" >&2; exit 2; }
+jvm=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -XX:+UseParallelGC
+  -XX:LoopUnrollLimit=30)
+model=${3:-}
+if [ -z "$model" ]; then
+  model="$scratch/synth.gguf"
+  "${jvm[@]}" -cp "$new" dev.ferry.cli.Main synth --preset qwen3-30b-a3b --layers "${LAYERS:-6}" --type Q4_K_M \
+    -o "$model" > "$scratch/synth.log" 2>&1 || { echo "bench-ab: synth failed:" >&2; tail -3 "$scratch/synth.log" >&2; exit 1; }
+fi
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  for v in old new; do
+    jar=$new
+    [ $v = old ] && jar=$old
+    for t in ${THREADS:-2}; do
+      "${jvm[@]}" -cp "$jar" dev.ferry.cli.Main bench -m "$model" -p "${PP:-128}" -n "${TG:-32}" -t "$t" -r "${REPS:-3}" \
+        -ngl 0 --no-mmap 2> "$scratch/err.log" | grep -E '^\| ' | grep -v -- '---\|model' | sed "s/^/$v round $round: /"
+      [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "$v round $round: bench failed:"; tail -3 "$scratch/err.log"; }
+    done
+  done
+done
