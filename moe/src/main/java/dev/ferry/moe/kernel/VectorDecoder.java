@@ -30,6 +30,12 @@ final class VectorDecoder {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /** 16-lane species of the same decoders where the preferred species has 512 bits (AVX-512). */
+    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** True where the K-quant runs take 16 lanes per step ({@link #decode(GgmlType, MemorySegment, long, long, MemorySegment, long, boolean)}). */
+    static final boolean SIXTEEN_LANES = L == 16;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -47,6 +53,15 @@ final class VectorDecoder {
 
     /** Decodes {@code n} values (whole blocks) from byte {@code src} to float index {@code di}. */
     static void decode(GgmlType type, MemorySegment w, long src, long n, MemorySegment dst, long di) {
+        decode(type, w, src, n, dst, di, SIXTEEN_LANES);
+    }
+
+    /**
+     * {@link #decode(GgmlType, MemorySegment, long, long, MemorySegment, long)} with the Q4_K and
+     * Q6_K runs in 16-lane (512-bit) or 8-lane steps, whatever the machine (tests run both; a
+     * width the CPU lacks is correct but slow).
+     */
+    static void decode(GgmlType type, MemorySegment w, long src, long n, MemorySegment dst, long di, boolean sixteen) {
         long y = di * 4;
         switch (type) {
             case F16 -> decodeF16(w, src, n, dst, y);
@@ -63,7 +78,7 @@ final class VectorDecoder {
             }
             case Q4_K -> {
                 for (long b = 0; b < n / 256; b++) {
-                    decodeQ4K(w, src + b * 144, dst, y + b * 1024);
+                    decodeQ4K(w, src + b * 144, dst, y + b * 1024, sixteen);
                 }
             }
             case Q5_K -> {
@@ -73,7 +88,7 @@ final class VectorDecoder {
             }
             case Q6_K -> {
                 for (long b = 0; b < n / 256; b++) {
-                    decodeQ6K(w, src + b * 210, dst, y + b * 1024);
+                    decodeQ6K(w, src + b * 210, dst, y + b * 1024, sixteen);
                 }
             }
             default -> throw new IllegalArgumentException("no vector decoder for " + type);
@@ -104,7 +119,7 @@ final class VectorDecoder {
         }
     }
 
-    private static void decodeQ4K(MemorySegment w, long o, MemorySegment dst, long y) {
+    private static void decodeQ4K(MemorySegment w, long o, MemorySegment dst, long y, boolean sixteen) {
         float d = Float.float16ToFloat(w.get(SHORT, o));
         float min = Float.float16ToFloat(w.get(SHORT, o + 2));
         long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
@@ -112,9 +127,15 @@ final class VectorDecoder {
         long scales = FusedDot.kScales(sc, sc8);
         long minima = FusedDot.kMins(sc, sc8);
         for (int p = 0; p < 4; p++) {
-            q4Run(w, o + 16 + 32L * p, d * (int) (scales >>> (16 * p) & 0xFF), min * (int) (minima >>> (16 * p) & 0xFF),
-                    d * (int) (scales >>> (16 * p + 8) & 0xFF), min * (int) (minima >>> (16 * p + 8) & 0xFF),
-                    dst, y + 256L * p);
+            float d1 = d * (int) (scales >>> (16 * p) & 0xFF);
+            float m1 = min * (int) (minima >>> (16 * p) & 0xFF);
+            float d2 = d * (int) (scales >>> (16 * p + 8) & 0xFF);
+            float m2 = min * (int) (minima >>> (16 * p + 8) & 0xFF);
+            if (sixteen) {
+                q4Run16(w, o + 16 + 32L * p, d1, m1, d2, m2, dst, y + 256L * p);
+            } else {
+                q4Run(w, o + 16 + 32L * p, d1, m1, d2, m2, dst, y + 256L * p);
+            }
         }
     }
 
@@ -151,6 +172,25 @@ final class VectorDecoder {
                 .intoMemorySegment(dst, y + 224, LE);
     }
 
+    /** {@link #q4Run} in 16-lane steps. */
+    private static void q4Run16(MemorySegment w, long q, float d1, float m1, float d2, float m2, MemorySegment dst,
+                                long y) {
+        FloatVector vd1 = FloatVector.broadcast(F16, d1);
+        FloatVector vm1 = FloatVector.broadcast(F16, m1);
+        FloatVector vd2 = FloatVector.broadcast(F16, d2);
+        FloatVector vm2 = FloatVector.broadcast(F16, m2);
+        IntVector a = (IntVector) ByteVector.fromMemorySegment(B16, w, q, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+        IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, w, q + 16, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+        ((FloatVector) a.and(0x0F).convert(VectorOperators.I2F, 0)).mul(vd1).sub(vm1).intoMemorySegment(dst, y, LE);
+        ((FloatVector) b.and(0x0F).convert(VectorOperators.I2F, 0)).mul(vd1).sub(vm1).intoMemorySegment(dst, y + 64, LE);
+        ((FloatVector) a.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(vd2).sub(vm2)
+                .intoMemorySegment(dst, y + 128, LE);
+        ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(vd2).sub(vm2)
+                .intoMemorySegment(dst, y + 192, LE);
+    }
+
     private static void decodeQ5K(MemorySegment w, long o, MemorySegment dst, long y) {
         float d = Float.float16ToFloat(w.get(SHORT, o));
         float min = Float.float16ToFloat(w.get(SHORT, o + 2));
@@ -178,15 +218,20 @@ final class VectorDecoder {
         }
     }
 
-    private static void decodeQ6K(MemorySegment w, long o, MemorySegment dst, long y) {
+    private static void decodeQ6K(MemorySegment w, long o, MemorySegment dst, long y, boolean sixteen) {
         float d = Float.float16ToFloat(w.get(SHORT, o + 208));
         for (int n = 0; n < 2; n++) {
             long sc = o + 192 + 8L * n;
             for (int c = 0; c < 2; c++) {
-                q6Run(w, o + 64L * n + 16 * c, o + 128 + 32L * n + 16 * c,
-                        d * w.get(ValueLayout.JAVA_BYTE, sc + c), d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2),
-                        d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4), d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6),
-                        dst, y + 512L * n + 64L * c);
+                float s1 = d * w.get(ValueLayout.JAVA_BYTE, sc + c);
+                float s2 = d * w.get(ValueLayout.JAVA_BYTE, sc + c + 2);
+                float s3 = d * w.get(ValueLayout.JAVA_BYTE, sc + c + 4);
+                float s4 = d * w.get(ValueLayout.JAVA_BYTE, sc + c + 6);
+                if (sixteen) {
+                    q6Run16(w, o + 64L * n + 16 * c, o + 128 + 32L * n + 16 * c, s1, s2, s3, s4, dst, y + 512L * n + 64L * c);
+                } else {
+                    q6Run(w, o + 64L * n + 16 * c, o + 128 + 32L * n + 16 * c, s1, s2, s3, s4, dst, y + 512L * n + 64L * c);
+                }
             }
         }
     }
@@ -219,6 +264,25 @@ final class VectorDecoder {
             ((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0)).mul(v3).intoMemorySegment(dst, yj + 256, LE);
             ((FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0)).mul(v4).intoMemorySegment(dst, yj + 384, LE);
         }
+    }
+
+    /** {@link #q6Run} in one 16-lane step. */
+    private static void q6Run16(MemorySegment w, long ql, long qh, float s1, float s2, float s3, float s4,
+                                MemorySegment dst, long y) {
+        IntVector a = (IntVector) ByteVector.fromMemorySegment(B16, w, ql, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+        IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, w, ql + 32, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+        IntVector h = (IntVector) ByteVector.fromMemorySegment(B16, w, qh, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I16, 0);
+        IntVector q1 = a.and(0x0F).or(h.and(3).lanewise(VectorOperators.LSHL, 4));
+        IntVector q2 = b.and(0x0F).or(h.and(12).lanewise(VectorOperators.LSHL, 2));
+        IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(48));
+        IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and(48));
+        ((FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0)).mul(s1).intoMemorySegment(dst, y, LE);
+        ((FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0)).mul(s2).intoMemorySegment(dst, y + 128, LE);
+        ((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0)).mul(s3).intoMemorySegment(dst, y + 256, LE);
+        ((FloatVector) q4.sub(32).convert(VectorOperators.I2F, 0)).mul(s4).intoMemorySegment(dst, y + 384, LE);
     }
 
     private static void decodeF16(MemorySegment w, long src, long n, MemorySegment dst, long y) {

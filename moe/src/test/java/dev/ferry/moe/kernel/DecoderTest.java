@@ -49,4 +49,24 @@ class DecoderTest {
             }
         }
     }
+
+    /** The K-quant runs written for 8 and for 16 lanes, whichever this machine prefers. */
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K", "Q6_K"})
+    void kQuantRunsOfBothWidthsReproduceLlamaCppValuesBitForBit(GgmlType type) throws IOException {
+        MemorySegment blocks = MemorySegment.ofArray(fixture(type + ".blocks.bin"));
+        MemorySegment expected = MemorySegment.ofArray(fixture(type + ".f32.bin"));
+        long values = expected.byteSize() / 4;
+        try (Arena arena = Arena.ofConfined()) {
+            for (boolean sixteen : new boolean[] {false, true}) {
+                MemorySegment row = arena.allocate(values * 4);
+                VectorDecoder.decode(type, blocks, 0, values, row, 0, sixteen);
+                for (long i = 0; i < values; i++) {
+                    int want = expected.get(ValueLayout.JAVA_INT_UNALIGNED, 4 * i);
+                    assertEquals(want, row.getAtIndex(ValueLayout.JAVA_INT, i), type + (sixteen ? " 16" : " 8")
+                            + "-lane value " + i + ": " + Float.intBitsToFloat(want) + " vs " + row.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+                }
+            }
+        }
+    }
 }
