@@ -23,7 +23,8 @@ import java.util.OptionalInt;
 /**
  * Measures copy bandwidth between host memory and a device (or, without a GPU, the host-side
  * staging copy a pageable transfer costs) for each source kind, NUMA node, alignment, chunk
- * size and direction. Every cell is timed {@code reps} times after one warm-up copy.
+ * size and direction. Every cell is timed {@code reps} times after one warm-up copy; device copies
+ * on the device clock (CUDA events, or the simulated link), with the host-side call time beside it.
  */
 public final class PcieBenchmark {
 
@@ -137,6 +138,7 @@ public final class PcieBenchmark {
             for (long size : options.sizes()) {
                 for (String direction : List.of("H2D", "D2H")) {
                     double[] gbps = new double[options.reps()];
+                    double[] hostCall = new double[options.reps()];
                     for (int r = -1; r < options.reps(); r++) {
                         long t0 = System.nanoTime();
                         if (direction.equals("H2D")) {
@@ -144,12 +146,15 @@ public final class PcieBenchmark {
                         } else {
                             device.copyToHost(target, 0, s.buffer(), off, size);
                         }
-                        double seconds = simulated ? lastCopySeconds(device) : (System.nanoTime() - t0) / 1e9;
+                        double wall = Math.max((System.nanoTime() - t0) / 1e9, 1e-9);
                         if (r >= 0) {
-                            gbps[r] = size / seconds / 1e9;
+                            // the device clock (CUDA events, or the simulated link's model) times the transfer itself
+                            gbps[r] = size / lastCopySeconds(device) / 1e9;
+                            hostCall[r] = size / wall / 1e9;
                         }
                     }
-                    results.add(result(s, a, size, direction, gbps, simulated ? Optional.empty() : link));
+                    results.add(result(s, a, size, direction, gbps, simulated ? Optional.empty() : link,
+                            simulated ? OptionalDouble.empty() : OptionalDouble.of(median(hostCall))));
                 }
             }
         }
@@ -174,7 +179,7 @@ public final class PcieBenchmark {
                             gbps[r] = size / seconds / 1e9;
                         }
                     }
-                    results.add(result(s, a, size, direction, gbps, Optional.empty()));
+                    results.add(result(s, a, size, direction, gbps, Optional.empty(), OptionalDouble.empty()));
                 }
             }
         }
@@ -186,14 +191,22 @@ public final class PcieBenchmark {
     }
 
     private static PcieResult result(Source s, Alignment a, long size, String direction, double[] gbps,
-                                     Optional<PcieLink> link) {
+                                     Optional<PcieLink> link, OptionalDouble hostCall) {
         double[] sorted = gbps.clone();
         Arrays.sort(sorted);
         int n = sorted.length;
-        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        double median = median(gbps);
         OptionalDouble percent = link.isPresent() && link.get().theoreticalGBps() > 0
                 ? OptionalDouble.of(100 * median / link.get().theoreticalGBps()) : OptionalDouble.empty();
-        return new PcieResult(s.node(), s.label(), a.label(), size, direction, median, sorted[0], sorted[n - 1], n, percent);
+        return new PcieResult(s.node(), s.label(), a.label(), size, direction, median, sorted[0], sorted[n - 1], n, percent,
+                hostCall);
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static MemorySegment mapFile(Path file, long size, Arena arena) throws IOException {

@@ -22,15 +22,23 @@ public record PcieReport(String status, boolean gpu, boolean simulated, Optional
         sb.append(link.map(l -> "link: " + l.describe()).orElse("link: unknown (no PCIe link information for a GPU)"))
                 .append('\n');
         sb.append("placement: ").append(placement).append('\n');
-        sb.append(String.format(Locale.ROOT, "GB/s = 10^9 bytes/s; median of %d repetitions, [min .. max]%s; %.1f s in all%n%n",
-                reps, simulated ? "; times modelled by the simulated link" : "", seconds));
-        sb.append("| node | source | alignment | chunk | direction | median GB/s | min .. max | % of link |\n");
-        sb.append("|---|---|---|---:|---|---:|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "GB/s = 10^9 bytes/s; median of %d repetitions, [min .. max]%s; %.1f s in all%n",
+                reps, simulated ? "; times modelled by the simulated link" : gpu ? "; timed on the device (CUDA events)" : "",
+                seconds));
+        if (gpu) {
+            sb.append("host call GB/s: the same copies timed around the synchronous call on the host (driver and call "
+                    + "overhead included)\n");
+        }
+        sb.append('\n');
+        sb.append("| node | source | alignment | chunk | direction | median GB/s | min .. max | % of link | host call GB/s |\n");
+        sb.append("|---|---|---|---:|---|---:|---:|---:|---:|\n");
         for (PcieResult r : results) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %.2f | %.2f .. %.2f | %s |%n",
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %.2f | %.2f .. %.2f | %s | %s |%n",
                     node(r), r.source(), r.alignment(), size(r.bytes()), r.direction(), r.medianGBps(), r.minGBps(),
                     r.maxGBps(), r.percentOfLink().isPresent()
-                            ? String.format(Locale.ROOT, "%.0f%%", r.percentOfLink().getAsDouble()) : "-"));
+                            ? String.format(Locale.ROOT, "%.0f%%", r.percentOfLink().getAsDouble()) : "-",
+                    r.hostCallMedianGBps().isPresent()
+                            ? String.format(Locale.ROOT, "%.2f", r.hostCallMedianGBps().getAsDouble()) : "-"));
         }
         return sb.toString();
     }
@@ -61,11 +69,13 @@ public record PcieReport(String status, boolean gpu, boolean simulated, Optional
             sb.append(String.format(Locale.ROOT,
                     "    {\"node\": %s, \"source\": %s, \"alignment\": %s, \"bytes\": %d, \"direction\": %s, "
                             + "\"median_gbps\": %.4f, \"min_gbps\": %.4f, \"max_gbps\": %.4f, \"reps\": %d, "
-                            + "\"percent_of_link\": %s}%s%n",
+                            + "\"percent_of_link\": %s, \"host_call_median_gbps\": %s}%s%n",
                     r.node().isPresent() ? Integer.toString(r.node().getAsInt()) : "null", quote(r.source()),
                     quote(r.alignment()), r.bytes(), quote(r.direction()), r.medianGBps(), r.minGBps(), r.maxGBps(),
                     r.reps(), r.percentOfLink().isPresent()
                             ? String.format(Locale.ROOT, "%.2f", r.percentOfLink().getAsDouble()) : "null",
+                    r.hostCallMedianGBps().isPresent()
+                            ? String.format(Locale.ROOT, "%.4f", r.hostCallMedianGBps().getAsDouble()) : "null",
                     i + 1 < results.size() ? "," : ""));
         }
         return sb.append("  ]\n}\n").toString();
