@@ -148,8 +148,10 @@ public final class PcieBenchmark {
                         }
                         double wall = Math.max((System.nanoTime() - t0) / 1e9, 1e-9);
                         if (r >= 0) {
-                            // the device clock (CUDA events, or the simulated link's model) times the transfer itself
-                            gbps[r] = size / lastCopySeconds(device) / 1e9;
+                            // the device clock (CUDA events, or the simulated link's model) times the transfer
+                            // itself; a copy shorter than the events' resolution reads 0 and takes the host time
+                            double onDevice = lastCopySeconds(device);
+                            gbps[r] = size / (onDevice > 0 ? onDevice : wall) / 1e9;
                             hostCall[r] = size / wall / 1e9;
                         }
                     }
