@@ -1,9 +1,11 @@
 package dev.ferry.cuda.pcie;
 
+import dev.ferry.cuda.CopyDirection;
 import dev.ferry.cuda.Device;
 import dev.ferry.cuda.DeviceBuffer;
 import dev.ferry.cuda.PinnedHostBuffer;
 import dev.ferry.cuda.TransferRecord;
+import dev.ferry.cuda.TransferStats;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -142,7 +144,9 @@ public final class PcieBenchmark {
                 for (String direction : List.of("H2D", "D2H")) {
                     double[] gbps = new double[options.reps()];
                     double[] hostCall = new double[options.reps()];
+                    CopyDirection dir = direction.equals("H2D") ? CopyDirection.HOST_TO_DEVICE : CopyDirection.DEVICE_TO_HOST;
                     for (int r = -1; r < options.reps(); r++) {
+                        long copiesBefore = device.transferStats().totalCopies(dir);
                         long t0 = System.nanoTime();
                         if (direction.equals("H2D")) {
                             device.copyToDevice(s.buffer(), off, target, 0, size);
@@ -153,7 +157,7 @@ public final class PcieBenchmark {
                         if (r >= 0) {
                             // the device clock (CUDA events, or the simulated link's model) times the transfer
                             // itself; a copy shorter than the events' resolution reads 0 and takes the host time
-                            double onDevice = lastCopySeconds(device);
+                            double onDevice = deviceSeconds(device, dir, size, copiesBefore);
                             gbps[r] = size / (onDevice > 0 ? onDevice : wall) / 1e9;
                             hostCall[r] = size / wall / 1e9;
                         }
@@ -202,9 +206,21 @@ public final class PcieBenchmark {
         }
     }
 
-    private static double lastCopySeconds(Device device) {
-        List<TransferRecord> recent = device.transferStats().recent();
-        return recent.get(recent.size() - 1).seconds();
+    /**
+     * The device-clock seconds of the copy just made, or 0 when the device filed no record of it
+     * (then the caller uses the host time).
+     */
+    private static double deviceSeconds(Device device, CopyDirection direction, long bytes, long copiesBefore) {
+        TransferStats stats = device.transferStats();
+        if (stats.totalCopies(direction) != copiesBefore + 1) {
+            return 0;
+        }
+        List<TransferRecord> recent = stats.recent();
+        if (recent.isEmpty()) {
+            return 0;
+        }
+        TransferRecord last = recent.get(recent.size() - 1);
+        return last.direction() == direction && last.bytes() == bytes ? last.seconds() : 0;
     }
 
     private static PcieResult result(Source s, Alignment a, long size, String direction, double[] gbps,

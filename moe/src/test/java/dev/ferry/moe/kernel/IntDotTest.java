@@ -21,18 +21,18 @@ class IntDotTest {
     enum Width {
         V256, V512;
 
-        float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, MemorySegment scales,
-                  MemorySegment sums, MemorySegment scratch) {
-            return this == V256 ? IntDot.dot256(type, w, w0, cols, q, 0, scales, 0, sums, 0, scratch)
-                    : IntDot.dot512(type, w, w0, cols, q, 0, scales, 0, sums, 0, scratch);
+        float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0, MemorySegment scales,
+                  long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+            return this == V256 ? IntDot.dot256(type, w, w0, cols, q, q0, scales, sc0, sums, s0, scratch)
+                    : IntDot.dot512(type, w, w0, cols, q, q0, scales, sc0, sums, s0, scratch);
         }
 
-        void pair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, MemorySegment scales,
-                  MemorySegment sums, MemorySegment out) {
+        void pair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0, MemorySegment scales, long sc0,
+                  MemorySegment sums, long s0, MemorySegment out, long outIndex) {
             if (this == V256) {
-                IntDot.dotQ4KPair256(w, w0, w1, cols, q, 0, scales, 0, sums, 0, out, 0);
+                IntDot.dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
             } else {
-                IntDot512.dotQ4KPair(w, w0, w1, cols, q, 0, scales, 0, sums, 0, out, 0);
+                IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
             }
         }
     }
@@ -85,28 +85,40 @@ class IntDotTest {
         }
     }
 
+    /**
+     * Checks every row against the reference, with the activations as the second token of two
+     * (the first holds other values), so a kernel that ignores an offset fails.
+     */
     private static void checkRows(Arena arena, Width width, GgmlType type, MemorySegment w, long rows, long cols,
                                   MemorySegment x) {
-        MemorySegment act = arena.allocate(cols * 4, 64);
-        MemorySegment ints = arena.allocate(cols * 2, 64);
-        MemorySegment scales = arena.allocate((cols / 32) * 4, 64);
-        MemorySegment sums = arena.allocate((cols / 16) * 4, 64);
-        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
+        MemorySegment act = arena.allocate(2 * cols * 4, 64);
+        MemorySegment ints = arena.allocate(2 * cols * 2, 64);
+        MemorySegment scales = arena.allocate(2 * (cols / 32) * 4, 64);
+        MemorySegment sums = arena.allocate(2 * (cols / 16) * 4, 64);
+        MemorySegment other = KernelTestData.randomActivations(arena, cols, 3 * cols + 1);
+        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, other, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
+        long q0 = cols * 2;
+        long sc0 = (cols / 32) * 4;
+        long s0 = (cols / 16) * 4;
+        // roundQ8 takes element indices, the kernels byte offsets
+        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, cols, ints, cols, scales, cols / 32, sums,
+                cols / 16);
         MemorySegment scratch = arena.allocate(IntDot.SCRATCH_BYTES, 64);
         double[] mag = new double[(int) rows];
         double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
         for (long r = 0; r < rows; r++) {
-            float got = width.dot(type, w, r * type.rowBytes(cols), cols, ints, scales, sums, scratch);
+            float got = width.dot(type, w, r * type.rowBytes(cols), cols, ints, q0, scales, sc0, sums, s0, scratch);
             assertEquals(ref[(int) r], got, 1e-5 * mag[(int) r] + 1e-6,
                     width + " " + type + " row " + r + " of " + rows + "x" + cols);
         }
         if (type == GgmlType.Q4_K) {
-            MemorySegment pair = arena.allocate(8);
+            MemorySegment pair = arena.allocate(12);
             for (long r = 0; r + 1 < rows; r++) {
-                width.pair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, scales, sums, pair);
+                width.pair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, q0, scales, sc0, sums,
+                        s0, pair, 1);
                 for (int i = 0; i < 2; i++) {
                     int row = (int) r + i;
-                    assertEquals(ref[row], pair.getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-5 * mag[row] + 1e-6,
+                    assertEquals(ref[row], pair.getAtIndex(ValueLayout.JAVA_FLOAT, 1 + i), 1e-5 * mag[row] + 1e-6,
                             width + " pair kernel row " + row + " of " + rows + "x" + cols);
                 }
             }
