@@ -79,6 +79,12 @@ class PcieCommandTest {
         // pinned, file-mapped, pageable, registered x 4 alignments x 1 size x 2 directions
         assertEquals(32, json.get("results").size());
         assertEquals(32, rows, r.out());
+        for (JsonNode cell : json.get("results")) {
+            String row = String.format(java.util.Locale.ROOT, "| %s | %s | %s | 1 MiB | %s | %.2f |",
+                    cell.get("node").isNull() ? "-" : cell.get("node").asText(), cell.get("source").asText(),
+                    cell.get("alignment").asText(), cell.get("direction").asText(), cell.get("median_gbps").asDouble());
+            assertTrue(r.out().contains(row), row + " not in\n" + r.out());
+        }
         Result missing = pcie("--device", "sim", "--quick", "--json-out", dir.resolve("no/such/pcie.json").toString());
         assertEquals(1, missing.exitCode());
         assertTrue(missing.err().contains("--json-out") && missing.err().contains("does not exist"), missing.err());
