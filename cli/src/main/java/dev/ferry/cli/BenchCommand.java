@@ -125,6 +125,10 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         HostContext host = HostContext.system();
+        CpuInfo machine = CpuInfo.current();
+        if (format.equals("md")) {
+            System.err.println("ferry bench: " + machine.describe());
+        }
         List<Result> results = new ArrayList<>();
         try (LoadedModel loaded = LoadedModel.open(model)) {
             String name = loaded.config().architecture() + " " + loaded.config().layerCount() + "L "
@@ -173,7 +177,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         if (format.equals("json")) {
-            printJson(results);
+            printJson(results, machine);
         } else {
             printMarkdown(results);
         }
@@ -243,10 +247,12 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void printJson(List<Result> results) throws Exception {
+    private static void printJson(List<Result> results, CpuInfo cpu) throws Exception {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Result r : results) {
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("cpu_info", cpu.model());
+            row.put("vector_bits", cpu.vectorBits());
             row.put("model", r.model());
             row.put("model_size", r.sizeBytes());
             row.put("model_n_params", r.params());

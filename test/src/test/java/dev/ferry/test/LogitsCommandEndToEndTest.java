@@ -105,6 +105,12 @@ class LogitsCommandEndToEndTest {
                 "--device", "sim", "-ngl", "0");
         assertEquals(0, cpuOnly.exitCode(), cpuOnly.err());
         assertEquals(2, cpuOnly.out().lines().filter(l -> l.contains("| CPU | 1 |")).count(), cpuOnly.out());
+        assertTrue(cpuOnly.err().contains("logical CPUs, ") && cpuOnly.err().contains("-bit vectors"), cpuOnly.err());
+        CliRunner.Outcome json = CliRunner.run("bench", "-m", model, "-p", "4", "-n", "0", "-r", "1", "-t", "1", "-o", "json");
+        assertEquals(0, json.exitCode(), json.err());
+        com.fasterxml.jackson.databind.JsonNode row = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get(0);
+        assertTrue(!row.get("cpu_info").asText().isBlank(), json.out());
+        assertTrue(java.util.Set.of(128, 256, 512).contains(row.get("vector_bits").asInt()), json.out());
     }
 
     @Test

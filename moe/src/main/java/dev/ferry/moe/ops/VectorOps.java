@@ -31,6 +31,11 @@ public final class VectorOps {
     private VectorOps() {
     }
 
+    /** Bits of the preferred float vector on this machine (256 with AVX2, 512 with AVX-512): what the kernels run at. */
+    public static int vectorBits() {
+        return F.vectorBitSize();
+    }
+
     public static float get(MemorySegment s, long index) {
         return s.getAtIndex(FLOAT, index);
     }
