@@ -17,7 +17,7 @@ for j in "$old" "$new"; do
   [ -f "$j" ] || { echo "bench-ab: $j is missing" >&2; exit 2; }
 done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/ferry-ab.XXXXXX")
+scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 java=${JAVA:-}
 if [ -z "$java" ] && [ -x "$here/jdk/bin/java" ]; then

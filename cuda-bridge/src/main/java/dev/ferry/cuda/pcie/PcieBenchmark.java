@@ -228,7 +228,7 @@ public final class PcieBenchmark {
         double[] sorted = gbps.clone();
         Arrays.sort(sorted);
         int n = sorted.length;
-        double median = median(gbps);
+        double median = medianOfSorted(sorted);
         OptionalDouble percent = link.isPresent() && link.get().theoreticalGBps() > 0
                 ? OptionalDouble.of(100 * median / link.get().theoreticalGBps()) : OptionalDouble.empty();
         return new PcieResult(s.node(), s.label(), a.label(), size, direction, median, sorted[0], sorted[n - 1], n, percent,
@@ -238,6 +238,10 @@ public final class PcieBenchmark {
     private static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
+        return medianOfSorted(sorted);
+    }
+
+    private static double medianOfSorted(double[] sorted) {
         int n = sorted.length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
