@@ -38,6 +38,7 @@ final class IntDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
@@ -46,11 +47,14 @@ final class IntDot {
     private static final int[] BYTE_PAIRS = {0, 0, 8, 8, 16, 16, 24, 24};
 
     /**
-     * Bytes of the per-worker scratch that {@link #dot} takes: a Q6_K block's 16 scales times d as
-     * floats, so the inner loop broadcasts each from memory (a load) instead of converting and
-     * multiplying it there (measured 15-20% faster, one thread, data in cache).
+     * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
+     * {@code cols} values: the row's sub-block scales times d as floats (Q4_K: 8 per block and row,
+     * two rows, plus an 8-byte staging slot; Q6_K: one block's 16), so the inner loop broadcasts
+     * each from memory (a load) instead of converting and multiplying it there.
      */
-    static final long SCRATCH_BYTES = 64;
+    static long scratchBytes(long cols) {
+        return Math.max(64, 64 * (cols / 256) + 8);
+    }
 
     /** True when 256-bit vectors are native (AVX2 or wider): the preferred int species has 256 bits or more. */
     static final boolean AVAILABLE = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
@@ -90,7 +94,7 @@ final class IntDot {
      * Dot product of the {@code cols}-value row at byte {@code w0} of {@code w} with the int16
      * activations at byte {@code q0} of {@code q}, whose block scales start at byte {@code sc0}
      * of {@code scales} and whose sums per 16 values (scale times integer sum) at byte
-     * {@code s0} of {@code sums}. {@code scratch} (at least {@link #SCRATCH_BYTES}, overwritten)
+     * {@code s0} of {@code sums}. {@code scratch} (at least {@link #scratchBytes} of {@code cols}, overwritten)
      * belongs to the calling worker.
      */
     static float dot(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
@@ -113,28 +117,31 @@ final class IntDot {
     static float dot256(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
-            case Q4_K -> dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
+            case Q4_K -> dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             case Q6_K -> dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             default -> throw new IllegalArgumentException("no integer dot for " + type);
         };
     }
 
-    private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
-                                MemorySegment scales, long sc0, MemorySegment sums, long s0) {
-        FloatVector accLo = FloatVector.zero(F8);
-        FloatVector accHi = accLo;
-        FloatVector mins = accLo;
+    /**
+     * Writes the {@code blocks} Q4_K blocks' sub-block scales times d times the activation block
+     * scale as floats (8 per block) to {@code scratch} from byte {@code at}, and returns the
+     * row's minimum term (dmin times each sub-block minimum times its activation sum).
+     * {@code stage} is an 8-byte slot of scratch the packed scales pass through.
+     */
+    private static float q4kScales(MemorySegment w, long w0, long blocks, MemorySegment scales, long sc0,
+                                   MemorySegment sums, long s0, MemorySegment scratch, long at, long stage) {
+        FloatVector mins = FloatVector.zero(F8);
         IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
         for (long b = 0; b < blocks; b++) {
             long o = w0 + b * 144;
-            long ab = q0 + b * 512;
             long sb = s0 + b * 64;
-            float dx = scales.get(FLOAT, sc0 + 4 * b);
-            float d = Float.float16ToFloat(w.get(SHORT, o)) * dx;
-            float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
+            float d = Float.float16ToFloat(w.get(SHORT, o)) * scales.get(FLOAT, sc0 + 4 * b);
             long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
             int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
-            long kscales = FusedDot.kScales(sc, sc8);
+            scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, stage, FusedDot.kScales(sc, sc8));
+            ((FloatVector) ByteVector.fromMemorySegment(B8, scratch, stage, LE).convertShape(VectorOperators.B2F, F8, 0))
+                    .mul(d).intoMemorySegment(scratch, at + b * 32, LE);
             long minima = FusedDot.kMins(sc, sc8);
             // minimum j (per 32 values) times the two activation sums (per 16) it covers, in
             // two 8-lane vectors: each minimum byte is spread over two lanes
@@ -142,34 +149,50 @@ final class IntDot {
                     .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
             FloatVector mHi = (FloatVector) IntVector.broadcast(I8, (int) (minima >>> 32))
                     .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
-            FloatVector blockMins = mLo.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
-                    .add(mHi.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)));
-            mins = blockMins.fma(FloatVector.broadcast(F8, dmin), mins);
-            // each pass: 32 packed bytes, low nibbles for sub-block 2p, high nibbles for 2p+1
-            for (int p = 0; p < 4; p++) {
-                float dLo = d * (int) (kscales >>> (16 * p) & 0xFF);
-                float dHi = d * (int) (kscales >>> (16 * p + 8) & 0xFF);
-                long qo = o + 16 + 32L * p;
-                long ap = ab + 128L * p;
-                ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo + 16, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                ShortVector lo = v0.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S16, q, ap, LE))
-                        .add(v1.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S16, q, ap + 32, LE)));
-                ShortVector hi = v0.lanewise(VectorOperators.LSHR, 4)
-                        .mul(ShortVector.fromMemorySegment(S16, q, ap + 64, LE))
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromMemorySegment(S16, q, ap + 96, LE)));
-                // adjacent int16 lanes summed in the upper half of each int (the sum fits in 16 bits)
-                IntVector li = lo.reinterpretAsInts();
-                IntVector hiI = hi.reinterpretAsInts();
-                IntVector sLo = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                IntVector sHi = hiI.add(hiI.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accLo = ((FloatVector) sLo.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, dLo), accLo);
-                accHi = ((FloatVector) sHi.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, dHi), accHi);
-            }
+            mins = mLo.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
+                    .add(mHi.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT, o + 2))), mins);
         }
-        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+        return mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * One Q4_K row: the scales first ({@link #q4kScales}), then one loop over the row's 32-byte
+     * quant chunks (64 values: low nibbles one sub-block, high nibbles the next). A loop over the
+     * four chunks of each block inside the block loop made C2 set up a pre/main/post loop with
+     * range checks per block, more scalar work than the vector work (the pair kernel ran 2x
+     * slower that way, one thread, in cache).
+     */
+    private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
+                                MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+        float mins = q4kScales(w, w0, blocks, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
+        FloatVector accLo = FloatVector.zero(F8);
+        FloatVector accHi = accLo;
+        long chunks = 4 * blocks;
+        for (long j = 0; j < chunks; j++) {
+            // chunk j of block j / 4 starts 16 + 32 * (j % 4) bytes into its 144-byte block
+            long qo = w0 + 16 + 32 * j + 16 * (j >> 2);
+            long ap = q0 + 128 * j;
+            ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo + 16, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector lo = v0.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S16, q, ap, LE))
+                    .add(v1.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S16, q, ap + 32, LE)));
+            ShortVector hi = v0.lanewise(VectorOperators.LSHR, 4)
+                    .mul(ShortVector.fromMemorySegment(S16, q, ap + 64, LE))
+                    .add(v1.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromMemorySegment(S16, q, ap + 96, LE)));
+            // adjacent int16 lanes summed in the upper half of each int (the sum fits in 16 bits)
+            IntVector li = lo.reinterpretAsInts();
+            IntVector hiI = hi.reinterpretAsInts();
+            IntVector sLo = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector sHi = hiI.add(hiI.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accLo = ((FloatVector) sLo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j)), accLo);
+            accHi = ((FloatVector) sHi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j + 4)), accHi);
+        }
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins;
     }
 
     /**
@@ -180,93 +203,63 @@ final class IntDot {
      */
     static void dotQ4KPair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0,
                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
-                           long outIndex) {
+                           long outIndex, MemorySegment scratch) {
         if (WIDE) {
             IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
         } else {
-            dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+            dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
         }
     }
 
-    /** {@link #dotQ4KPair} with the 256-bit kernel. */
+    /** {@link #dotQ4KPair} with the 256-bit kernel, one chunk loop as {@link #dotQ4K}. */
     static void dotQ4KPair256(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0,
                               MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
-                              long outIndex) {
+                              long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
+        long rowB = 32 * blocks;
+        float minsA = q4kScales(w, w0, blocks, scales, sc0, sums, s0, scratch, 0, 2 * rowB);
+        float minsB = q4kScales(w, w1, blocks, scales, sc0, sums, s0, scratch, rowB, 2 * rowB);
         FloatVector accA = FloatVector.zero(F8);
+        FloatVector accA2 = accA;
         FloatVector accB = accA;
-        FloatVector minsA = accA;
-        FloatVector minsB = accA;
-        IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
-        for (long b = 0; b < blocks; b++) {
-            long oa = w0 + b * 144;
-            long ob = w1 + b * 144;
-            long ab = q0 + b * 512;
-            long sb = s0 + b * 64;
-            float dx = scales.get(FLOAT, sc0 + 4 * b);
-            float da = Float.float16ToFloat(w.get(SHORT, oa)) * dx;
-            float db = Float.float16ToFloat(w.get(SHORT, ob)) * dx;
-            FloatVector sumsLo = FloatVector.fromMemorySegment(F8, sums, sb, LE);
-            FloatVector sumsHi = FloatVector.fromMemorySegment(F8, sums, sb + 32, LE);
-            long scA = w.get(ValueLayout.JAVA_LONG_UNALIGNED, oa + 4);
-            int sc8A = w.get(ValueLayout.JAVA_INT_UNALIGNED, oa + 12);
-            long scB = w.get(ValueLayout.JAVA_LONG_UNALIGNED, ob + 4);
-            int sc8B = w.get(ValueLayout.JAVA_INT_UNALIGNED, ob + 12);
-            long kscA = FusedDot.kScales(scA, sc8A);
-            long kscB = FusedDot.kScales(scB, sc8B);
-            long minA = FusedDot.kMins(scA, sc8A);
-            long minB = FusedDot.kMins(scB, sc8B);
-            minsA = ((FloatVector) IntVector.broadcast(I8, (int) minA).lanewise(VectorOperators.LSHR, pairs)
-                    .and(0xFF).convert(VectorOperators.I2F, 0)).mul(sumsLo)
-                    .add(((FloatVector) IntVector.broadcast(I8, (int) (minA >>> 32))
-                            .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0))
-                            .mul(sumsHi))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT, oa + 2))), minsA);
-            minsB = ((FloatVector) IntVector.broadcast(I8, (int) minB).lanewise(VectorOperators.LSHR, pairs)
-                    .and(0xFF).convert(VectorOperators.I2F, 0)).mul(sumsLo)
-                    .add(((FloatVector) IntVector.broadcast(I8, (int) (minB >>> 32))
-                            .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0))
-                            .mul(sumsHi))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT, ob + 2))), minsB);
-            for (int p = 0; p < 4; p++) {
-                long ap = ab + 128L * p;
-                ShortVector x0 = ShortVector.fromMemorySegment(S16, q, ap, LE);
-                ShortVector x1 = ShortVector.fromMemorySegment(S16, q, ap + 32, LE);
-                ShortVector x2 = ShortVector.fromMemorySegment(S16, q, ap + 64, LE);
-                ShortVector x3 = ShortVector.fromMemorySegment(S16, q, ap + 96, LE);
-                long qa = oa + 16 + 32L * p;
-                ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qa, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qa + 16, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                IntVector lo = v0.and((short) 0x0F).mul(x0).add(v1.and((short) 0x0F).mul(x1)).reinterpretAsInts();
-                IntVector hi = v0.lanewise(VectorOperators.LSHR, 4).mul(x2)
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
-                lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accA = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, da * (int) (kscA >>> (16 * p) & 0xFF)), accA);
-                accA = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, da * (int) (kscA >>> (16 * p + 8) & 0xFF)), accA);
-                long qb = ob + 16 + 32L * p;
-                v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qb, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qb + 16, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                lo = v0.and((short) 0x0F).mul(x0).add(v1.and((short) 0x0F).mul(x1)).reinterpretAsInts();
-                hi = v0.lanewise(VectorOperators.LSHR, 4).mul(x2)
-                        .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
-                lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accB = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, db * (int) (kscB >>> (16 * p) & 0xFF)), accB);
-                accB = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, db * (int) (kscB >>> (16 * p + 8) & 0xFF)), accB);
-            }
+        FloatVector accB2 = accA;
+        long chunks = 4 * blocks;
+        for (long j = 0; j < chunks; j++) {
+            long qo = 16 + 32 * j + 16 * (j >> 2);
+            long ap = q0 + 128 * j;
+            ShortVector x0 = ShortVector.fromMemorySegment(S16, q, ap, LE);
+            ShortVector x1 = ShortVector.fromMemorySegment(S16, q, ap + 32, LE);
+            ShortVector x2 = ShortVector.fromMemorySegment(S16, q, ap + 64, LE);
+            ShortVector x3 = ShortVector.fromMemorySegment(S16, q, ap + 96, LE);
+            ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, w0 + qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, w0 + qo + 16, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            IntVector lo = v0.and((short) 0x0F).mul(x0).add(v1.and((short) 0x0F).mul(x1)).reinterpretAsInts();
+            IntVector hi = v0.lanewise(VectorOperators.LSHR, 4).mul(x2)
+                    .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
+            lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accA = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j)), accA);
+            accA2 = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j + 4)), accA2);
+            v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, w1 + qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, w1 + qo + 16, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            lo = v0.and((short) 0x0F).mul(x0).add(v1.and((short) 0x0F).mul(x1)).reinterpretAsInts();
+            hi = v0.lanewise(VectorOperators.LSHR, 4).mul(x2)
+                    .add(v1.lanewise(VectorOperators.LSHR, 4).mul(x3)).reinterpretAsInts();
+            lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accB = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, rowB + 8 * j)), accB);
+            accB2 = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, rowB + 8 * j + 4)), accB2);
         }
-        out.setAtIndex(FLOAT, outIndex, accA.reduceLanes(VectorOperators.ADD) - minsA.reduceLanes(VectorOperators.ADD));
-        out.setAtIndex(FLOAT, outIndex + 1,
-                accB.reduceLanes(VectorOperators.ADD) - minsB.reduceLanes(VectorOperators.ADD));
+        out.setAtIndex(FLOAT, outIndex, accA.add(accA2).reduceLanes(VectorOperators.ADD) - minsA);
+        out.setAtIndex(FLOAT, outIndex + 1, accB.add(accB2).reduceLanes(VectorOperators.ADD) - minsB);
     }
 
     private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,

@@ -147,7 +147,7 @@ final class IntDot512 {
                 accB.reduceLanes(VectorOperators.ADD) - minsB.reduceLanes(VectorOperators.ADD));
     }
 
-    /** Q6_K row against int16 activations; arguments as {@link IntDot#dot}, scratch of {@link IntDot#SCRATCH_BYTES}. */
+    /** Q6_K row against int16 activations; arguments as {@link IntDot#dot}, scratch of {@link IntDot#scratchBytes}. */
     static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
                         MemorySegment scales, long sc0, MemorySegment sums, long sumsOffset, MemorySegment scratch) {
         // Quants unsigned (0..63); the -32 offset goes through the activation sums per block.

@@ -121,7 +121,7 @@ public final class MatMul implements AutoCloseable {
         this.groupedFrom = new int[workers];
         this.partial = new float[workers][];
         for (int i = 0; i < workers; i++) {
-            decoded[i] = arena.allocate(4L * ROW_GROUP * CHUNK, 64);
+            decoded[i] = arena.allocate(Math.max(4L * ROW_GROUP * CHUNK, IntDot.scratchBytes(maxCols)), 64);
             // a token tile holds at most TILE_BYTES of activations (see setMatrix)
             groups[i] = arena.allocate(Math.min(TILE_BYTES, Math.multiplyExact(4 * maxCols, (long) maxTokens)), 64);
             partial[i] = new float[ROW_GROUP * maxTokens];
@@ -367,7 +367,7 @@ public final class MatMul implements AutoCloseable {
                     for (; i + 2 <= nr; i += 2) {
                         IntDot.dotQ4KPair(data, base + (r + i) * rowBytes, base + (r + i + 1) * rowBytes, cols,
                                 actInts, token * cols * 2, actScales, token * scaleBytes, sums, token * groupBytes,
-                                out, outBase + i);
+                                out, outBase + i, scratch);
                     }
                 }
                 for (; i < nr; i++) {

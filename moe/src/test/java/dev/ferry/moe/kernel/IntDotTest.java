@@ -28,9 +28,9 @@ class IntDotTest {
         }
 
         void pair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0, MemorySegment scales, long sc0,
-                  MemorySegment sums, long s0, MemorySegment out, long outIndex) {
+                  MemorySegment sums, long s0, MemorySegment out, long outIndex, MemorySegment scratch) {
             if (this == V256) {
-                IntDot.dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+                IntDot.dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
             } else {
                 IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
             }
@@ -103,7 +103,7 @@ class IntDotTest {
         // roundQ8 takes element indices, the kernels byte offsets
         ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, cols, ints, cols, scales, cols / 32, sums,
                 cols / 16);
-        MemorySegment scratch = arena.allocate(IntDot.SCRATCH_BYTES, 64);
+        MemorySegment scratch = arena.allocate(IntDot.scratchBytes(cols), 64);
         double[] mag = new double[(int) rows];
         double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
         for (long r = 0; r < rows; r++) {
@@ -115,7 +115,7 @@ class IntDotTest {
             MemorySegment pair = arena.allocate(12);
             for (long r = 0; r + 1 < rows; r++) {
                 width.pair(w, r * type.rowBytes(cols), (r + 1) * type.rowBytes(cols), cols, ints, q0, scales, sc0, sums,
-                        s0, pair, 1);
+                        s0, pair, 1, scratch);
                 for (int i = 0; i < 2; i++) {
                     int row = (int) r + i;
                     assertEquals(ref[row], pair.getAtIndex(ValueLayout.JAVA_FLOAT, 1 + i), 1e-5 * mag[row] + 1e-6,
