@@ -24,14 +24,16 @@ import jdk.incubator.vector.VectorSpecies;
  * about 1.5x faster than widening every quant to float ({@link FusedDot}).
  *
  * <p>Bounds that make the 16-bit sums exact: activations are in [-127, 127]; Q4_K nibbles
- * 0..15 (a lane pair of two products each: at most 4 * 15 * 127 = 7620); Q6_K quants 0..63
+ * 0..15 (a lane pair of two products each: at most 4 * 15 * 127 = 7620); Q5_K values 0..31
+ * (4 * 31 * 127 = 15748); Q6_K quants 0..63
  * unsigned, the -32 offset applied through the activation sums (a lane pair: 2 * 63 * 127 =
  * 16002).
  *
  * <p>Each type's kernel is one method with no helper that takes or returns a vector: C2 only
  * keeps vectors in registers when the loop is one compiled method. The species here are fixed
  * at 256 bits, {@link #AVAILABLE} says whether the machine runs them natively; where the
- * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}.
+ * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}
+ * (Q5_K has only this 256-bit kernel, which AVX-512 machines run as it is).
  */
 final class IntDot {
 
@@ -71,7 +73,7 @@ final class IntDot {
      */
     static boolean handles(GgmlType type) {
         return switch (type) {
-            case Q4_K, Q6_K -> true;
+            case Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -85,6 +87,7 @@ final class IntDot {
     static int maxTokens(GgmlType type) {
         return switch (type) {
             case Q4_K -> 3;
+            case Q5_K -> 3;
             case Q6_K -> 3;
             default -> 0;
         };
@@ -108,6 +111,7 @@ final class IntDot {
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
             case Q4_K -> IntDot512.dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
+            case Q5_K -> dotQ5K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch); // no 512-bit form yet
             case Q6_K -> IntDot512.dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             default -> throw new IllegalArgumentException("no integer dot for " + type);
         };
@@ -118,23 +122,25 @@ final class IntDot {
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
             case Q4_K -> dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
+            case Q5_K -> dotQ5K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             case Q6_K -> dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             default -> throw new IllegalArgumentException("no integer dot for " + type);
         };
     }
 
     /**
-     * Writes the {@code blocks} Q4_K blocks' sub-block scales times d times the activation block
+     * Writes the {@code blocks} Q4_K or Q5_K blocks' ({@code blockBytes} each, both start with d,
+     * dmin and the same 12 packed scale bytes) sub-block scales times d times the activation block
      * scale as floats (8 per block) to {@code scratch} from byte {@code at}, and returns the
      * row's minimum term (dmin times each sub-block minimum times its activation sum).
      * {@code stage} is an 8-byte slot of scratch the packed scales pass through.
      */
-    private static float q4kScales(MemorySegment w, long w0, long blocks, MemorySegment scales, long sc0,
-                                   MemorySegment sums, long s0, MemorySegment scratch, long at, long stage) {
+    private static float kScales(MemorySegment w, long w0, long blocks, long blockBytes, MemorySegment scales,
+                                 long sc0, MemorySegment sums, long s0, MemorySegment scratch, long at, long stage) {
         FloatVector mins = FloatVector.zero(F8);
         IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
         for (long b = 0; b < blocks; b++) {
-            long o = w0 + b * 144;
+            long o = w0 + b * blockBytes;
             long sb = s0 + b * 64;
             float d = Float.float16ToFloat(w.get(SHORT, o)) * scales.get(FLOAT, sc0 + 4 * b);
             long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
@@ -157,7 +163,7 @@ final class IntDot {
     }
 
     /**
-     * One Q4_K row: the scales first ({@link #q4kScales}), then one loop over the row's 32-byte
+     * One Q4_K row: the scales first ({@link #kScales}), then one loop over the row's 32-byte
      * quant chunks (64 values: low nibbles one sub-block, high nibbles the next). A loop over the
      * four chunks of each block inside the block loop made C2 set up a pre/main/post loop with
      * range checks per block, more scalar work than the vector work (the pair kernel ran 2x
@@ -165,7 +171,7 @@ final class IntDot {
      */
     private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
                                 MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
-        float mins = q4kScales(w, w0, blocks, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
+        float mins = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
         FloatVector accLo = FloatVector.zero(F8);
         FloatVector accHi = accLo;
         long chunks = 4 * blocks;
@@ -217,8 +223,8 @@ final class IntDot {
                               long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
         long rowB = 32 * blocks;
-        float minsA = q4kScales(w, w0, blocks, scales, sc0, sums, s0, scratch, 0, 2 * rowB);
-        float minsB = q4kScales(w, w1, blocks, scales, sc0, sums, s0, scratch, rowB, 2 * rowB);
+        float minsA = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0, 2 * rowB);
+        float minsB = kScales(w, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB, 2 * rowB);
         FloatVector accA = FloatVector.zero(F8);
         FloatVector accA2 = accA;
         FloatVector accB = accA;
@@ -260,6 +266,54 @@ final class IntDot {
         }
         out.setAtIndex(FLOAT, outIndex, accA.add(accA2).reduceLanes(VectorOperators.ADD) - minsA);
         out.setAtIndex(FLOAT, outIndex + 1, accB.add(accB2).reduceLanes(VectorOperators.ADD) - minsB);
+    }
+
+    /**
+     * One Q5_K row, as {@link #dotQ4K} with the fifth bit: chunk j's 32 quant bytes give the low
+     * four bits of sub-blocks 2p and 2p+1 (p = j % 4), bits 2p and 2p+1 of the block's 32 high-bit
+     * bytes the fifth. Values 0..31, so two products still fit 16 bits (at most 2 * 31 * 127).
+     */
+    private static float dotQ5K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
+                                MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+        float mins = kScales(w, w0, blocks, 176, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
+        FloatVector accLo = FloatVector.zero(F8);
+        FloatVector accHi = accLo;
+        long chunks = 4 * blocks;
+        for (long j = 0; j < chunks; j++) {
+            // chunk j of block j / 4: quants 48 + 32 * (j % 4) bytes into the 176-byte block, high bits at 16
+            long qo = w0 + 48 + 32 * j + 48 * (j >> 2);
+            long ho = w0 + 16 + 176 * (j >> 2);
+            long ap = q0 + 128 * j;
+            int bit = 2 * (int) (j & 3);
+            ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B16, w, qo + 16, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            // the high-bit bytes moved up by 4, so bit 2p (2p+1) lands on 16 after a shift by 2p (2p+1)
+            ShortVector h0 = ((ShortVector) ByteVector.fromMemorySegment(B16, w, ho, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0)).lanewise(VectorOperators.LSHL, 4);
+            ShortVector h1 = ((ShortVector) ByteVector.fromMemorySegment(B16, w, ho + 16, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0)).lanewise(VectorOperators.LSHL, 4);
+            ShortVector lo = v0.and((short) 0x0F).or(h0.lanewise(VectorOperators.LSHR, bit).and((short) 16))
+                    .mul(ShortVector.fromMemorySegment(S16, q, ap, LE))
+                    .add(v1.and((short) 0x0F).or(h1.lanewise(VectorOperators.LSHR, bit).and((short) 16))
+                            .mul(ShortVector.fromMemorySegment(S16, q, ap + 32, LE)));
+            ShortVector hi = v0.lanewise(VectorOperators.LSHR, 4)
+                    .or(h0.lanewise(VectorOperators.LSHR, bit + 1).and((short) 16))
+                    .mul(ShortVector.fromMemorySegment(S16, q, ap + 64, LE))
+                    .add(v1.lanewise(VectorOperators.LSHR, 4)
+                            .or(h1.lanewise(VectorOperators.LSHR, bit + 1).and((short) 16))
+                            .mul(ShortVector.fromMemorySegment(S16, q, ap + 96, LE)));
+            IntVector li = lo.reinterpretAsInts();
+            IntVector hiI = hi.reinterpretAsInts();
+            IntVector sLo = li.add(li.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector sHi = hiI.add(hiI.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accLo = ((FloatVector) sLo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j)), accLo);
+            accHi = ((FloatVector) sHi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 8 * j + 4)), accHi);
+        }
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins;
     }
 
     private static float dotQ6K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,

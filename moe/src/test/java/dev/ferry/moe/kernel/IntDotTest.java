@@ -40,7 +40,7 @@ class IntDotTest {
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
         for (Width width : Width.values()) {
-            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 cases.add(Arguments.of(width, type, 3L, 256L)); // one block
                 cases.add(Arguments.of(width, type, 7L, 768L)); // a few blocks, an expert's down projection width
                 cases.add(Arguments.of(width, type, 5L, 2304L)); // many blocks, more than one decode chunk
@@ -65,15 +65,15 @@ class IntDotTest {
     void largestQuantsAndActivationsDoNotOverflow16Bits(Width width, GgmlType type, long rows, long cols) {
         assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
         try (Arena arena = Arena.ofConfined()) {
-            // every quant bit set: Q4_K nibbles 15 with 6-bit scales and minimums 63, Q6_K quants 63
-            // with int8 scales -1; activations all equal, so every one rounds to -127
+            // every quant bit set: Q4_K nibbles 15 (Q5_K values 31) with 6-bit scales and minimums
+            // 63, Q6_K quants 63 with int8 scales -1; activations all equal, so every one rounds to -127
             MemorySegment w = arena.allocate(type.rowBytes(cols) * rows, 64);
             w.fill((byte) 0xFF);
             for (long b = 0; b < w.byteSize() / type.blockBytes(); b++) {
                 long o = b * type.blockBytes();
                 long scaleAt = type == GgmlType.Q6_K ? o + 208 : o;
                 w.set(ValueLayout.JAVA_SHORT_UNALIGNED, scaleAt, Float.floatToFloat16(0.0123f));
-                if (type == GgmlType.Q4_K) {
+                if (type != GgmlType.Q6_K) {
                     w.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, Float.floatToFloat16(0.002f));
                 }
             }
