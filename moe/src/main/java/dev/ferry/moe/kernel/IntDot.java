@@ -25,7 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Bounds that make the 16-bit sums exact: activations are in [-127, 127]; Q4_K nibbles
  * 0..15 (a lane pair of two products each: at most 4 * 15 * 127 = 7620); Q5_K values 0..31
- * (4 * 31 * 127 = 15748); Q6_K quants 0..63
+ * (4 * 31 * 127 = 15748); Q4_0 nibbles 0..15, the -8 through the activation sums (2 * 2 * 15 * 127);
+ * Q6_K quants 0..63
  * unsigned, the -32 offset applied through the activation sums (a lane pair: 2 * 63 * 127 =
  * 16002).
  *
@@ -33,7 +34,7 @@ import jdk.incubator.vector.VectorSpecies;
  * keeps vectors in registers when the loop is one compiled method. The species here are fixed
  * at 256 bits, {@link #AVAILABLE} says whether the machine runs them natively; where the
  * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}
- * (Q5_K has only this 256-bit kernel, which AVX-512 machines run as it is).
+ * (Q4_0 and Q5_K have only these 256-bit kernels, which AVX-512 machines run as they are).
  */
 final class IntDot {
 
@@ -73,7 +74,7 @@ final class IntDot {
      */
     static boolean handles(GgmlType type) {
         return switch (type) {
-            case Q4_K, Q5_K, Q6_K -> true;
+            case Q4_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -86,6 +87,7 @@ final class IntDot {
      */
     static int maxTokens(GgmlType type) {
         return switch (type) {
+            case Q4_0 -> 3;
             case Q4_K -> 3;
             case Q5_K -> 3;
             case Q6_K -> 3;
@@ -111,6 +113,7 @@ final class IntDot {
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
             case Q4_K -> IntDot512.dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
+            case Q4_0 -> dotQ4_0(w, w0, cols / 32, q, q0, scales, sc0, sums, s0); // no 512-bit form yet
             case Q5_K -> dotQ5K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch); // no 512-bit form yet
             case Q6_K -> IntDot512.dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             default -> throw new IllegalArgumentException("no integer dot for " + type);
@@ -122,6 +125,7 @@ final class IntDot {
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
             case Q4_K -> dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
+            case Q4_0 -> dotQ4_0(w, w0, cols / 32, q, q0, scales, sc0, sums, s0);
             case Q5_K -> dotQ5K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             case Q6_K -> dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             default -> throw new IllegalArgumentException("no integer dot for " + type);
@@ -266,6 +270,33 @@ final class IntDot {
         }
         out.setAtIndex(FLOAT, outIndex, accA.add(accA2).reduceLanes(VectorOperators.ADD) - minsA);
         out.setAtIndex(FLOAT, outIndex + 1, accB.add(accB2).reduceLanes(VectorOperators.ADD) - minsB);
+    }
+
+    /**
+     * One Q4_0 row against Q8_0-rounded int16 activations: per 32-value block one 16-byte load
+     * widened to 16 int16 lanes, low nibbles times activations 0-15 plus high nibbles times 16-31
+     * (at most 2 * 15 * 127 per lane), lane pairs summed into ints, one conversion and one FMA with
+     * d times the activation block scale. The -8 offset goes through the activation sums per 16.
+     */
+    private static float dotQ4_0(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
+                                 MemorySegment scales, long sc0, MemorySegment sums, long s0) {
+        FloatVector acc = FloatVector.zero(F8);
+        float offset = 0;
+        for (long b = 0; b < blocks; b++) {
+            long o = w0 + 18 * b;
+            long ap = q0 + 64 * b;
+            float d = Float.float16ToFloat(w.get(SHORT, o));
+            offset += d * (sums.get(FLOAT, s0 + 8 * b) + sums.get(FLOAT, s0 + 8 * b + 4));
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, w, o + 2, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            IntVector p = v.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S16, q, ap, LE))
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromMemorySegment(S16, q, ap + 32, LE)))
+                    .reinterpretAsInts();
+            p = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            acc = ((FloatVector) p.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F8, d * scales.get(FLOAT, sc0 + 4 * b)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - 8 * offset;
     }
 
     /**

@@ -40,6 +40,8 @@ class IntDotTest {
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
         for (Width width : Width.values()) {
+            cases.add(Arguments.of(width, GgmlType.Q4_0, 3L, 32L)); // one block
+            cases.add(Arguments.of(width, GgmlType.Q4_0, 5L, 2080L)); // many blocks, not a multiple of 256
             for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 cases.add(Arguments.of(width, type, 3L, 256L)); // one block
                 cases.add(Arguments.of(width, type, 7L, 768L)); // a few blocks, an expert's down projection width
@@ -65,15 +67,16 @@ class IntDotTest {
     void largestQuantsAndActivationsDoNotOverflow16Bits(Width width, GgmlType type, long rows, long cols) {
         assumeTrue(IntDot.AVAILABLE, "no 256-bit vectors on this machine");
         try (Arena arena = Arena.ofConfined()) {
-            // every quant bit set: Q4_K nibbles 15 (Q5_K values 31) with 6-bit scales and minimums
-            // 63, Q6_K quants 63 with int8 scales -1; activations all equal, so every one rounds to -127
+            // every quant bit set: Q4_0 and Q4_K nibbles 15 (Q5_K values 31) with 6-bit scales and
+            // minimums 63, Q6_K quants 63 with int8 scales -1; activations all equal, so every one
+            // rounds to -127
             MemorySegment w = arena.allocate(type.rowBytes(cols) * rows, 64);
             w.fill((byte) 0xFF);
             for (long b = 0; b < w.byteSize() / type.blockBytes(); b++) {
                 long o = b * type.blockBytes();
                 long scaleAt = type == GgmlType.Q6_K ? o + 208 : o;
                 w.set(ValueLayout.JAVA_SHORT_UNALIGNED, scaleAt, Float.floatToFloat16(0.0123f));
-                if (type != GgmlType.Q6_K) {
+                if (type == GgmlType.Q4_K || type == GgmlType.Q5_K) {
                     w.set(ValueLayout.JAVA_SHORT_UNALIGNED, o + 2, Float.floatToFloat16(0.002f));
                 }
             }
@@ -96,13 +99,13 @@ class IntDotTest {
         MemorySegment scales = arena.allocate(2 * (cols / 32) * 4, 64);
         MemorySegment sums = arena.allocate(2 * (cols / 16) * 4, 64);
         MemorySegment other = KernelTestData.randomActivations(arena, cols, 3 * cols + 1);
-        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, other, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
+        ActivationFormat format = Precision.QUANTIZED.activationFormat(type);
+        ActivationQuantizer.roundQ8(format, other, 0, cols, act, 0, ints, 0, scales, 0, sums, 0);
         long q0 = cols * 2;
         long sc0 = (cols / 32) * 4;
         long s0 = (cols / 16) * 4;
         // roundQ8 takes element indices, the kernels byte offsets
-        ActivationQuantizer.roundQ8(ActivationFormat.Q8_K, x, 0, cols, act, cols, ints, cols, scales, cols / 32, sums,
-                cols / 16);
+        ActivationQuantizer.roundQ8(format, x, 0, cols, act, cols, ints, cols, scales, cols / 32, sums, cols / 16);
         MemorySegment scratch = arena.allocate(IntDot.scratchBytes(cols), 64);
         double[] mag = new double[(int) rows];
         double[] ref = KernelTestData.reference(type, w, rows, cols, x, cols, 1, Precision.QUANTIZED, mag);
