@@ -12,8 +12,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Integer dot products of one quantized weight row with one activation row rounded to Q8_K and
- * kept as int16 ({@link ActivationQuantizer#roundQ8}), for one-token products (decode).
+ * Integer dot products of one quantized weight row with one activation row rounded to Q8_K
+ * (Q4_0: Q8_0) and kept as int16 ({@link ActivationQuantizer#roundQ8}), for products of one to
+ * three tokens per row (decode, small expert batches).
  *
  * <p>Per 16 weights: the packed quants are widened to 16 int16 lanes (one {@code vpmovzxbw} or
  * {@code vpmovsxbw}), masked/shifted to their value, multiplied with 16 int16 activations
