@@ -70,7 +70,7 @@ final class IntDot {
     }
 
     /**
-     * Weight types with an integer kernel (their activations are Q8_K). Q8_0 has none: its
+     * Weight types with an integer kernel (their activations are Q8_K; Q4_0's are Q8_0). Q8_0 has none: its
      * int8 x int8 products need two 16-bit lanes per pair, and the float kernel was as fast.
      */
     static boolean handles(GgmlType type) {
