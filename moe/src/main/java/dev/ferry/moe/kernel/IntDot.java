@@ -35,7 +35,7 @@ import jdk.incubator.vector.VectorSpecies;
  * keeps vectors in registers when the loop is one compiled method. The species here are fixed
  * at 256 bits, {@link #AVAILABLE} says whether the machine runs them natively; where the
  * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}
- * (Q4_0 and Q5_K have only these 256-bit kernels, which AVX-512 machines run as they are).
+ * (Q4_0 and Q5_K have only these 256-bit kernels; {@link #handles} offers them on AVX2 machines).
  */
 final class IntDot {
 
@@ -75,7 +75,10 @@ final class IntDot {
      */
     static boolean handles(GgmlType type) {
         return switch (type) {
-            case Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            case Q4_K, Q6_K -> true;
+            // 256-bit kernels only: on AVX-512 (WIDE) the fused float kernels run 16 lanes wide,
+            // and the two have not been measured against each other there yet
+            case Q4_0, Q5_K -> !WIDE;
             default -> false;
         };
     }
