@@ -4,21 +4,42 @@
 # back-to-back runs do not.
 #   bench/kernel-ab.sh OLD.jar,NEW.jar Q4_K [TOKENS ROWS COLS THREADS ROUNDS SECONDS]
 # Runs with the JIT flags bin/ferry uses (no tiered compilation, so C2 code from the start).
+# java is $JAVA, else $JAVA_HOME/bin/java, else ./jdk/bin/java, else the jlink image
+# cli/target/ferry-jdk.tar.xz unpacked into a temp dir. The harness (bench/ab) is compiled with
+# that JDK's javac; a jlink image has none, so there it uses cli/target/kernel-ab.jar, which
+# scripts/prepare-gpu-check builds (carry it to the GPU machine with the other two files).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 if [ $# -lt 2 ]; then
   sed -n '2,6p' "$0" >&2
   exit 2
 fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+java=${JAVA:-}
+if [ -z "$java" ] && [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+  java="$JAVA_HOME/bin/java"
+elif [ -z "$java" ] && [ -x "$root/jdk/bin/java" ]; then
+  java="$root/jdk/bin/java"
+elif [ -z "$java" ] && [ -f "$root/cli/target/ferry-jdk.tar.xz" ]; then
+  xz -dc "$root/cli/target/ferry-jdk.tar.xz" | tar -C "$out" -xf - || { echo "kernel-ab: cannot unpack the JDK" >&2; exit 2; }
+  java="$out/jdk/bin/java"
+fi
+[ -n "$java" ] || { echo "kernel-ab: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
 if ! "$java" -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 2[5-9]'; then
   echo "kernel-ab: $java is not a JDK 25 or newer; set JAVA_HOME to one" >&2
   exit 2
 fi
 first="${1%%,*}"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
-"${java}c" -d "$out" --release 25 --add-modules jdk.incubator.vector -cp "$first" \
-  "$root/bench/ab/KernelTiming.java" "$root/bench/ab/KernelAB.java" 2>&1 | grep -v "incubat\|^1 warning" || true
+if [ -x "${java}c" ]; then
+  harness="$out/classes"
+  "${java}c" -d "$harness" --release 25 --add-modules jdk.incubator.vector -cp "$first" \
+    "$root/bench/ab/KernelTiming.java" "$root/bench/ab/KernelAB.java" 2>&1 | grep -v "incubat\|^1 warning" || true
+elif [ -f "$root/cli/target/kernel-ab.jar" ]; then
+  harness="$root/cli/target/kernel-ab.jar"
+else
+  echo "kernel-ab: $java has no javac and cli/target/kernel-ab.jar is missing (scripts/prepare-gpu-check builds it)" >&2
+  exit 2
+fi
 "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:-TieredCompilation \
-  -XX:LoopUnrollLimit="${UNROLL:-30}" -cp "$out" KernelAB "$out" "$@" 2>&1 | grep -v "Using incubator"
+  -XX:LoopUnrollLimit="${UNROLL:-30}" -cp "$harness" KernelAB "$harness" "$@" 2>&1 | grep -v "Using incubator"
