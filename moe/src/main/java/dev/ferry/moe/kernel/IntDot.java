@@ -52,8 +52,8 @@ final class IntDot {
 
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
-     * {@code cols} values: the row's sub-block scales times d as floats (Q4_K: 8 per block and row,
-     * two rows, plus an 8-byte staging slot; Q6_K: one block's 16), so the inner loop broadcasts
+     * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
+     * row, two rows, plus an 8-byte staging slot; Q6_K: one block's 16), so the inner loop broadcasts
      * each from memory (a load) instead of converting and multiplying it there.
      */
     static long scratchBytes(long cols) {
@@ -91,10 +91,7 @@ final class IntDot {
      */
     static int maxTokens(GgmlType type) {
         return switch (type) {
-            case Q4_0 -> 3;
-            case Q4_K -> 3;
-            case Q5_K -> 3;
-            case Q6_K -> 3;
+            case Q4_0, Q4_K, Q5_K, Q6_K -> 3;
             default -> 0;
         };
     }

@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * multiplied with every token of the current token tile (sized to stay in L2; its activations
  * copied per work item into groups of 4 tokens interleaved per vector) by 2-row x 4-token
  * register blocks, so each weight block is read from memory once per tile. A few
- * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones ({@link IntDot}: Q4_K, Q6_K on Q8_K
- * activations kept as int16) or float ones ({@link FusedDot}) where they exist.
+ * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones
+ * ({@link IntDot}: Q4_K, Q6_K and, on AVX2, Q4_0 and Q5_K, on Q8_K or Q8_0 activations kept as
+ * int16) or float ones ({@link FusedDot}) where they exist.
  *
  * <p>Weights, activations and outputs must be readable from the pool's threads (memory from a
  * shared or global arena, or a mapped file), not from a confined arena.
