@@ -19,16 +19,10 @@ done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-java=${JAVA:-}
-if [ -z "$java" ] && [ -x "$here/jdk/bin/java" ]; then
-  java="$here/jdk/bin/java"
-elif [ -z "$java" ] && [ -f "$here/cli/target/ferry-jdk.tar.xz" ]; then
-  xz -dc "$here/cli/target/ferry-jdk.tar.xz" | tar -C "$scratch" -xf - || { echo "bench-ab: cannot unpack the JDK" >&2; exit 2; }
-  java="$scratch/jdk/bin/java"
-fi
-[ -n "$java" ] || { echo "bench-ab: no java: set JAVA, or build ./jdk with scripts/prepare-gpu-check" >&2; exit 2; }
-"$java" -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 2[5-9]' \
-  || { echo "bench-ab: $java is not a Java 25 or newer" >&2; exit 2; }
+. "$here/scripts/java-image.sh"
+java=${JAVA:-$(java_image "$here" "$scratch")} \
+  || { echo "bench-ab: no java: set JAVA, or build ./jdk with scripts/prepare-gpu-check" >&2; exit 2; }
+java_ok "$java" || { echo "bench-ab: $java is not a Java 25 or newer" >&2; exit 2; }
 jvm=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -XX:+UseParallelGC
   -XX:LoopUnrollLimit=30)
 model=${3:-}

@@ -16,20 +16,14 @@ if [ $# -lt 2 ]; then
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+. "$root/scripts/java-image.sh"
 java=${JAVA:-}
 if [ -z "$java" ] && [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
   java="$JAVA_HOME/bin/java"
-elif [ -z "$java" ] && [ -x "$root/jdk/bin/java" ]; then
-  java="$root/jdk/bin/java"
-elif [ -z "$java" ] && [ -f "$root/cli/target/ferry-jdk.tar.xz" ]; then
-  xz -dc "$root/cli/target/ferry-jdk.tar.xz" | tar -C "$out" -xf - || { echo "kernel-ab: cannot unpack the JDK" >&2; exit 2; }
-  java="$out/jdk/bin/java"
+elif [ -z "$java" ]; then
+  java="$(java_image "$root" "$out")" || { echo "kernel-ab: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
 fi
-[ -n "$java" ] || { echo "kernel-ab: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
-if ! "$java" -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 2[5-9]'; then
-  echo "kernel-ab: $java is not a JDK 25 or newer; set JAVA_HOME to one" >&2
-  exit 2
-fi
+java_ok "$java" || { echo "kernel-ab: $java is not a JDK 25 or newer; set JAVA_HOME to one" >&2; exit 2; }
 first="${1%%,*}"
 if [ -x "${java}c" ]; then
   harness="$out/classes"
