@@ -2,11 +2,13 @@ package dev.ferry.loader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -111,6 +113,18 @@ class GgufFileTest {
                     () -> f.tensor("blk.99.ffn_up.weight"));
             assertEquals("no tensor 'blk.99.ffn_up.weight' in " + path, noTensor.getMessage());
             assertTrue(f.findTensor("blk.99.ffn_up.weight").isEmpty());
+        }
+    }
+
+    @Test
+    void tensorDataIsAReadOnlyNativeSegmentNotAFileMappedOne() {
+        // the kernels must see one segment class for file and host-buffer weights (see GgufFile.open)
+        try (GgufFile f = GgufFile.open(Fixtures.model("tiny-qwen3-Q8_0.gguf"))) {
+            MemorySegment data = f.data(f.tensor("output.weight"));
+            assertTrue(data.isNative());
+            assertFalse(data.isMapped());
+            assertTrue(data.isReadOnly());
+            assertEquals(Arena.ofAuto().allocate(8).getClass(), data.getClass());
         }
     }
 
