@@ -4,7 +4,8 @@
 # without Maven (the GPU host): java is $JAVA, else ./jdk/bin/java, else the jlink image
 # cli/target/ferry-jdk.tar.xz unpacked into a temp dir (scripts/prepare-gpu-check builds it).
 # Without MODEL a synthetic Qwen3-30B-A3B-shaped model is generated (LAYERS, default 6; Q4_K_M).
-# Environment: THREADS (default "2"), PP (128), TG (32), REPS (3), ROUNDS (2).
+# Environment: THREADS (default "2"), PP (128), TG (32), REPS (3), ROUNDS (2); NO_MMAP=1 copies the
+# weights into anonymous memory (--no-mmap) instead of reading the file mapping as users do by default.
 # Prints one table row per jar, round, thread count and test, prefixed "old"/"new" and the round;
 # the jar that runs first alternates between rounds. Exit code 1 when a bench run failed.
 set -uo pipefail
@@ -40,7 +41,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     [ $v = old ] && jar=$old
     for t in ${THREADS:-2}; do
       "${jvm[@]}" -cp "$jar" dev.ferry.cli.Main bench -m "$model" -p "${PP:-128}" -n "${TG:-32}" -t "$t" -r "${REPS:-3}" \
-        -ngl 0 --no-mmap > "$scratch/out.md" 2> "$scratch/err.log"
+        -ngl 0 ${NO_MMAP:+--no-mmap} > "$scratch/out.md" 2> "$scratch/err.log"
       if [ $? -ne 0 ]; then
         echo "$v round $round: bench failed:" >&2
         tail -3 "$scratch/err.log" >&2
