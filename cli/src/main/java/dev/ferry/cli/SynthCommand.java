@@ -37,7 +37,7 @@ public final class SynthCommand implements Callable<Integer> {
     Integer vocab;
 
     @Option(names = "--type", paramLabel = "TYPE", defaultValue = "Q4_K_M",
-            description = "F32, F16, Q8_0, Q4_0, Q4_K, Q4_K_M (llama.cpp's mix) or Q6_K (default: ${DEFAULT-VALUE}).")
+            description = "F32, F16, Q8_0, Q4_0, Q4_K, Q4_K_M, Q5_K, Q5_K_M (llama.cpp's mixes) or Q6_K (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")

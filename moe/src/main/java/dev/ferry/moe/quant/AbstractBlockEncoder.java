@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 abstract sealed class AbstractBlockEncoder implements BlockEncoder
         permits FloatEncoders.F32, FloatEncoders.F16, FloatEncoders.BF16,
         Q8Encoders.Q8_0, Q8Encoders.Q8_1, Q8Encoders.Q8_K,
-        WeightEncoders.Q4_0, WeightEncoders.Q4_K, WeightEncoders.Q6_K {
+        WeightEncoders.Q4_0, WeightEncoders.KQuant, WeightEncoders.Q6_K {
     private static final int[] NO_SCRATCH = new int[0];
 
     private final GgmlType type;

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
 /**
  * Quantizers from float32: the activation formats llama.cpp's CPU backend uses before integer dot
  * products (F16, Q8_0, Q8_1, Q8_K) and weight formats for synthetic models and tests (Q8_0, Q4_0,
- * Q4_K, Q6_K, plus F32/F16/BF16).
+ * Q4_K, Q5_K, Q6_K, plus F32/F16/BF16).
  */
 public final class Encoders {
     private static final Map<GgmlType, BlockEncoder> REFERENCE = buildReference();
@@ -36,7 +36,7 @@ public final class Encoders {
                 new FloatEncoders.F32(), new FloatEncoders.F16(), new FloatEncoders.BF16(),
                 new Q8Encoders.Q8_0(Q8Rounding.REFERENCE), new Q8Encoders.Q8_1(Q8Rounding.REFERENCE),
                 new Q8Encoders.Q8_K(),
-                new WeightEncoders.Q4_0(), new WeightEncoders.Q4_K(), new WeightEncoders.Q6_K()}) {
+                new WeightEncoders.Q4_0(), new WeightEncoders.Q4_K(), new WeightEncoders.Q5_K(), new WeightEncoders.Q6_K()}) {
             map.put(e.type(), e);
         }
         return Collections.unmodifiableMap(map);

@@ -3,13 +3,14 @@ package dev.ferry.moe.quant;
 import static dev.ferry.moe.quant.Bytes.f32;
 import static dev.ferry.moe.quant.Bytes.putI16;
 import static dev.ferry.moe.quant.Bytes.putU8;
+import static dev.ferry.moe.quant.Bytes.u8;
 
 import dev.ferry.loader.GgmlType;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Weight quantizers for writing synthetic models and for tests. Q4_0 follows ggml's reference
- * exactly; Q4_K and Q6_K use ggml's block layouts and scale quantization but pick each sub-block's
+ * exactly; Q4_K, Q5_K and Q6_K use ggml's block layouts and scale quantization but pick each sub-block's
  * scale directly from its range instead of ggml's iterative search, so their blocks are valid and
  * decode close to the input but are not byte-identical to llama-quantize's.
  */
@@ -49,13 +50,17 @@ final class WeightEncoders {
     }
 
     /**
-     * Per 32 values: scale = (max - min) / 15 and offset = -min (min capped at 0), both quantized
-     * to 6 bits against the super-block's largest, then every value re-quantized with the scale and
-     * offset the decoder will actually see.
+     * Q4_K and Q5_K: per 32 values, scale = (max - min) / top (15 or 31 quant levels) and offset
+     * = -min (min capped at 0), both quantized to 6 bits against the super-block's largest, then
+     * every value re-quantized with the scale and offset the decoder will actually see. Both
+     * blocks start with d, dmin and the same 12 packed scale bytes; the subclasses store the quants.
      */
-    static final class Q4_K extends AbstractBlockEncoder {
-        Q4_K() {
-            super(GgmlType.Q4_K);
+    abstract static sealed class KQuant extends AbstractBlockEncoder permits Q4_K, Q5_K {
+        private final int top;
+
+        KQuant(GgmlType type, int top) {
+            super(type);
+            this.top = top;
         }
 
         @Override
@@ -68,29 +73,15 @@ final class WeightEncoders {
             float maxScale = 0.0f;
             float maxOffset = 0.0f;
             for (int j = 0; j < 8; j++) {
-                float lo = Float.POSITIVE_INFINITY;
-                float hi = Float.NEGATIVE_INFINITY;
-                for (int l = 0; l < 32; l++) {
-                    float x = f32(src, in + (j * 32L + l) * 4);
-                    lo = Math.min(lo, x);
-                    hi = Math.max(hi, x);
-                }
-                lo = Math.min(lo, 0.0f);
-                maxScale = Math.max(maxScale, (hi - lo) / 15.0f);
+                float lo = Math.min(min(src, in, j), 0.0f);
+                maxScale = Math.max(maxScale, (max(src, in, j) - lo) / top);
                 maxOffset = Math.max(maxOffset, -lo);
             }
             float invScale = maxScale > 0 ? 63.0f / maxScale : 0.0f;
             float invOffset = maxOffset > 0 ? 63.0f / maxOffset : 0.0f;
             for (int j = 0; j < 8; j++) {
-                float lo = Float.POSITIVE_INFINITY;
-                float hi = Float.NEGATIVE_INFINITY;
-                for (int l = 0; l < 32; l++) {
-                    float x = f32(src, in + (j * 32L + l) * 4);
-                    lo = Math.min(lo, x);
-                    hi = Math.max(hi, x);
-                }
-                lo = Math.min(lo, 0.0f);
-                levels[j] = Math.min(63, Rounding.nearestInt(invScale * ((hi - lo) / 15.0f)));
+                float lo = Math.min(min(src, in, j), 0.0f);
+                levels[j] = Math.min(63, Rounding.nearestInt(invScale * ((max(src, in, j) - lo) / top)));
                 levels[8 + j] = Math.min(63, Rounding.nearestInt(invOffset * -lo));
             }
             short dBits = HalfFloats.floatToHalf(maxScale / 63.0f);
@@ -117,16 +108,65 @@ final class WeightEncoders {
                 for (int l = 0; l < 32; l++) {
                     int q1 = level(f32(src, in + (j * 64L + l) * 4), d1, m1);
                     int q2 = level(f32(src, in + (j * 64L + 32 + l) * 4), d2, m2);
-                    putU8(dst, block + 16 + j * 32L + l, q1 | (q2 << 4));
+                    putQuants(dst, block, j, l, q1, q2);
                 }
             }
         }
 
-        private static int level(float x, float scale, float offset) {
+        /** Stores quant {@code l} of sub-blocks 2j ({@code q1}) and 2j+1 ({@code q2}). */
+        abstract void putQuants(MemorySegment dst, long block, int j, int l, int q1, int q2);
+
+        private int level(float x, float scale, float offset) {
             if (scale == 0.0f) {
                 return 0;
             }
-            return Math.clamp(Rounding.nearestInt((x + offset) / scale), 0, 15);
+            return Math.clamp(Rounding.nearestInt((x + offset) / scale), 0, top);
+        }
+
+        private static float min(MemorySegment src, long in, int j) {
+            float lo = Float.POSITIVE_INFINITY;
+            for (int l = 0; l < 32; l++) {
+                lo = Math.min(lo, f32(src, in + (j * 32L + l) * 4));
+            }
+            return lo;
+        }
+
+        private static float max(MemorySegment src, long in, int j) {
+            float hi = Float.NEGATIVE_INFINITY;
+            for (int l = 0; l < 32; l++) {
+                hi = Math.max(hi, f32(src, in + (j * 32L + l) * 4));
+            }
+            return hi;
+        }
+    }
+
+    /** Q4_K: the two sub-blocks' nibbles share a byte of the 128 quant bytes at 16. */
+    static final class Q4_K extends KQuant {
+        Q4_K() {
+            super(GgmlType.Q4_K, 15);
+        }
+
+        @Override
+        void putQuants(MemorySegment dst, long block, int j, int l, int q1, int q2) {
+            putU8(dst, block + 16 + j * 32L + l, q1 | (q2 << 4));
+        }
+    }
+
+    /**
+     * Q5_K: the low nibbles as Q4_K's at byte 48; the fifth bits in the 32 high-bit bytes at 16, bit
+     * 2j of byte l for sub-block 2j, bit 2j+1 for 2j+1.
+     */
+    static final class Q5_K extends KQuant {
+        Q5_K() {
+            super(GgmlType.Q5_K, 31);
+        }
+
+        @Override
+        void putQuants(MemorySegment dst, long block, int j, int l, int q1, int q2) {
+            putU8(dst, block + 48 + j * 32L + l, (q1 & 0xF) | ((q2 & 0xF) << 4));
+            long h = block + 16 + l;
+            int high = j == 0 ? 0 : u8(dst, h);
+            putU8(dst, h, high | ((q1 >> 4) << (2 * j)) | ((q2 >> 4) << (2 * j + 1)));
         }
     }
 

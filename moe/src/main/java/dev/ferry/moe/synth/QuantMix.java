@@ -10,12 +10,11 @@ import dev.ferry.loader.GgmlType;
  * <li>the output head ({@code token_embd} when embeddings are tied) is Q6_K unless the file type
  *     is Q8_0 or a float type;</li>
  * <li>with exactly 8 experts, {@code attn_k} and {@code attn_v} are Q8_0;</li>
- * <li>Q4_K_M: {@code attn_v} and {@code ffn_down(_exps)} of the layers llama.cpp's
+ * <li>Q4_K_M and Q5_K_M: {@code attn_v} and {@code ffn_down(_exps)} of the layers llama.cpp's
  *     {@code use_more_bits} picks (first and last eighth, every third in between) are Q6_K;
- *     {@code attn_output} of an 8-expert model, Q5_K in llama.cpp, is Q6_K here because ferry has
- *     no Q5_K encoder;</li>
+ *     Q4_K_M's {@code attn_output} of an 8-expert model is Q5_K;</li>
  * <li>rows that are not a whole number of blocks fall back to Q8_0 (llama.cpp: Q5_0 for Q4_K,
- *     Q8_0 for Q6_K), then to F32 (llama.cpp: F16).</li>
+ *     Q5_1 for Q5_K, Q8_0 for Q6_K), then to F32 (llama.cpp: F16).</li>
  * </ul>
  */
 public final class QuantMix {
@@ -47,21 +46,22 @@ public final class QuantMix {
         }
         boolean outputHead = role.equals("output") || (spec.tiedEmbeddings() && role.equals("token_embd"));
         GgmlType chosen = base;
+        boolean mediumMix = type == SynthType.Q4_K_M || type == SynthType.Q5_K_M;
         if (outputHead) {
             chosen = base == GgmlType.Q8_0 || rowLength % base.blockSize() != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
         } else if (role.equals("attn_v") || role.equals("attn_k")) {
-            if (type == SynthType.Q4_K_M && role.equals("attn_v") && useMoreBits(layer, spec.layers())) {
+            if (mediumMix && role.equals("attn_v") && useMoreBits(layer, spec.layers())) {
                 chosen = GgmlType.Q6_K;
             }
             if (spec.expertCount() == 8) {
                 chosen = GgmlType.Q8_0;
             }
         } else if (role.startsWith("ffn_down")) {
-            if (type == SynthType.Q4_K_M && useMoreBits(layer, spec.layers())) {
+            if (mediumMix && useMoreBits(layer, spec.layers())) {
                 chosen = GgmlType.Q6_K;
             }
         } else if (role.equals("attn_output") && type == SynthType.Q4_K_M && spec.expertCount() == 8) {
-            chosen = GgmlType.Q6_K;
+            chosen = GgmlType.Q5_K;
         }
         return fit(chosen, rowLength);
     }

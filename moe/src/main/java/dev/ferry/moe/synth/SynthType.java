@@ -18,6 +18,9 @@ public enum SynthType {
     /** Q4_K everywhere but the output head; written as llama_ftype Q4_K_S, its nearest relative. */
     Q4_K(GgmlType.Q4_K, 14),
     Q4_K_M(GgmlType.Q4_K, 15),
+    /** Q5_K everywhere but the output head; written as llama_ftype Q5_K_S. */
+    Q5_K(GgmlType.Q5_K, 16),
+    Q5_K_M(GgmlType.Q5_K, 17),
     Q6_K(GgmlType.Q6_K, 18);
 
     private final GgmlType base;

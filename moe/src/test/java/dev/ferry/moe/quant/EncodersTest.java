@@ -200,7 +200,7 @@ class EncodersTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "F16", "BF16", "F32"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"})
     void quantizeThenDecodeStaysWithinTheTypesErrorBudget(GgmlType type) {
         // Sub-blocks with scales spread over 2^-4..2^3 exercise every bit of the packed K-quant scales.
         int n = 256 * 16;
@@ -211,6 +211,7 @@ class EncodersTest {
         double relativeRmsBudget = switch (type) {
             case Q4_0 -> 0.10;
             case Q4_K -> 0.09;
+            case Q5_K -> 0.045;
             case Q6_K -> 0.025;
             case Q8_0 -> 0.007;
             case BF16 -> 0.002;
@@ -220,6 +221,7 @@ class EncodersTest {
         double blockMaxBudget = switch (type) {
             case Q4_0 -> 0.126;
             case Q4_K -> 0.08;
+            case Q5_K -> 0.04;
             case Q6_K -> 0.04;
             case Q8_0 -> 0.0045;
             case BF16 -> 0.004;

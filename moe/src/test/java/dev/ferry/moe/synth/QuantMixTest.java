@@ -60,13 +60,25 @@ class QuantMixTest {
         assertEquals(List.of(2, 3), IntStream.range(0, 4).filter(l -> QuantMix.useMoreBits(l, 4)).boxed().toList());
     }
 
-    /** llama-quantize's own output for the fixture shapes, but for attn_output (Q5_K there, no encoder here). */
+    /** llama-quantize's own output for the fixture shapes, Q5_K attn_output of the 8-expert model included. */
     @Test
     void q4KmMatchesLlamaQuantizeOnTheSmallFixture() {
         SynthSpec small = new SynthSpec("qwen3moe", "small-qwen3moe-k", 4, 256, 4, 2, 64, 512, 8, 2, 256, 512, 256,
                 1e6f, 1e-6f, false);
-        assertSameTypes("small-qwen3moe-k-Q4_K_M.gguf", planTypes(small, SynthType.Q4_K_M),
-                name -> name.contains("attn_output") ? GgmlType.Q6_K : null);
+        assertSameTypes("small-qwen3moe-k-Q4_K_M.gguf", planTypes(small, SynthType.Q4_K_M), name -> null);
+    }
+
+    @Test
+    void q5KmOfQwen3MoeIsQ5kWithQ6kWhereQ4KmHasIt() {
+        Map<String, GgmlType> q5 = planTypes(SynthPreset.QWEN3_30B_A3B.spec(), SynthType.Q5_K_M);
+        Map<String, GgmlType> q4 = planTypes(SynthPreset.QWEN3_30B_A3B.spec(), SynthType.Q4_K_M);
+        assertEquals(q4.keySet(), q5.keySet());
+        for (String name : q4.keySet()) {
+            GgmlType expected = q4.get(name) == GgmlType.Q4_K ? GgmlType.Q5_K : q4.get(name);
+            assertEquals(expected, q5.get(name), name);
+        }
+        assertEquals(48, layersWith(q5, "ffn_gate_exps", GgmlType.Q5_K, 48).size());
+        assertEquals(17, SynthType.Q5_K_M.fileType());
     }
 
     @Test
