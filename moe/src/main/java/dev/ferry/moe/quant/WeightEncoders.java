@@ -65,7 +65,8 @@ final class WeightEncoders {
 
         @Override
         int scratchInts() {
-            return 16; // 6-bit scales and mins of the 8 sub-blocks
+            // 6-bit scales and mins of the 8 sub-blocks, then their float scales and offsets (raw bits)
+            return 32;
         }
 
         @Override
@@ -73,16 +74,25 @@ final class WeightEncoders {
             float maxScale = 0.0f;
             float maxOffset = 0.0f;
             for (int j = 0; j < 8; j++) {
-                float lo = Math.min(min(src, in, j), 0.0f);
-                maxScale = Math.max(maxScale, (max(src, in, j) - lo) / top);
+                float lo = Float.POSITIVE_INFINITY;
+                float hi = Float.NEGATIVE_INFINITY;
+                for (int l = 0; l < 32; l++) {
+                    float x = f32(src, in + (j * 32L + l) * 4);
+                    lo = Math.min(lo, x);
+                    hi = Math.max(hi, x);
+                }
+                lo = Math.min(lo, 0.0f);
+                float scale = (hi - lo) / top;
+                levels[16 + j] = Float.floatToRawIntBits(scale);
+                levels[24 + j] = Float.floatToRawIntBits(-lo);
+                maxScale = Math.max(maxScale, scale);
                 maxOffset = Math.max(maxOffset, -lo);
             }
             float invScale = maxScale > 0 ? 63.0f / maxScale : 0.0f;
             float invOffset = maxOffset > 0 ? 63.0f / maxOffset : 0.0f;
             for (int j = 0; j < 8; j++) {
-                float lo = Math.min(min(src, in, j), 0.0f);
-                levels[j] = Math.min(63, Rounding.nearestInt(invScale * ((max(src, in, j) - lo) / top)));
-                levels[8 + j] = Math.min(63, Rounding.nearestInt(invOffset * -lo));
+                levels[j] = Math.min(63, Rounding.nearestInt(invScale * Float.intBitsToFloat(levels[16 + j])));
+                levels[8 + j] = Math.min(63, Rounding.nearestInt(invOffset * Float.intBitsToFloat(levels[24 + j])));
             }
             short dBits = HalfFloats.floatToHalf(maxScale / 63.0f);
             short dminBits = HalfFloats.floatToHalf(maxOffset / 63.0f);
@@ -121,22 +131,6 @@ final class WeightEncoders {
                 return 0;
             }
             return Math.clamp(Rounding.nearestInt((x + offset) / scale), 0, top);
-        }
-
-        private static float min(MemorySegment src, long in, int j) {
-            float lo = Float.POSITIVE_INFINITY;
-            for (int l = 0; l < 32; l++) {
-                lo = Math.min(lo, f32(src, in + (j * 32L + l) * 4));
-            }
-            return lo;
-        }
-
-        private static float max(MemorySegment src, long in, int j) {
-            float hi = Float.NEGATIVE_INFINITY;
-            for (int l = 0; l < 32; l++) {
-                hi = Math.max(hi, f32(src, in + (j * 32L + l) * 4));
-            }
-            return hi;
         }
     }
 
