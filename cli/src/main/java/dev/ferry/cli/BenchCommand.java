@@ -81,6 +81,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     GpuOptions gpu;
 
+    @Option(names = "--no-warmup", description = "Skip compiling the kernels on a few rows before the first test.")
+    boolean noWarmup;
+
+    /** The JIT's code is the process's: one warm-up serves every later test. */
+    private boolean warmedUp;
+
     @Option(names = {"-o", "--output"}, defaultValue = "md", description = "Output format: md or json (default: ${DEFAULT-VALUE}).")
     String format;
 
@@ -194,6 +200,10 @@ public final class BenchCommand implements Callable<Integer> {
         double[] tps = new double[repetitions];
         try (InferenceSession session = engine.newSession(loaded); Arena arena = Arena.ofShared()) {
             MemorySegment logits = arena.allocate((long) vocab * Float.BYTES, 64);
+            if (!noWarmup && !warmedUp) {
+                warmedUp = true;
+                System.err.println("ferry bench: " + session.warmUp().summary());
+            }
             for (int rep = -1; rep < repetitions; rep++) {
                 session.rewind(0);
                 long t0 = System.nanoTime();

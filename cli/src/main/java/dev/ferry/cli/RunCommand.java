@@ -52,6 +52,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-sys", "--system-prompt"}, description = "System message for --chat.")
     String systemPrompt;
 
+    @Option(names = "--no-warmup", description = "Skip compiling the kernels on a few rows before the prompt (the first tokens run slower, and so may the rest).")
+    boolean noWarmup;
+
     @Option(names = {"-v", "--verbose"}, description = "Print the model's configuration before running.")
     boolean verbose;
 
@@ -75,6 +78,13 @@ public final class RunCommand implements Callable<Integer> {
             int[] ids = chat ? conversation.ids() : Prompts.tokenize(loaded, input);
             err.printf("ferry: %s, %d layers, %d threads, context %d, seed %d%n", c.architecture(), c.layerCount(),
                     engine.threads(), session.contextLength(), generator.seed());
+            if (!noWarmup) {
+                var warmUp = session.warmUp();
+                err.println("ferry: " + warmUp.summary());
+                if (verbose) {
+                    warmUp.steps().forEach(s -> err.println("ferry:   " + s));
+                }
+            }
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(input);
             out.flush();

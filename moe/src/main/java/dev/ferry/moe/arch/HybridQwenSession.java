@@ -343,6 +343,11 @@ final class HybridQwenSession implements InferenceSession {
     }
 
     @Override
+    public dev.ferry.moe.kernel.KernelWarmUp.Report warmUp() {
+        return cpu.warmUp();
+    }
+
+    @Override
     public void rewind(int newPosition) {
         cpu.rewind(newPosition);
         position = newPosition;

@@ -1,5 +1,6 @@
 package dev.ferry.moe.model;
 
+import dev.ferry.moe.kernel.KernelWarmUp;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -25,6 +26,15 @@ public interface InferenceSession extends AutoCloseable {
 
     /** Forgets tokens from {@code position} on (e.g. to start a new prompt). */
     void rewind(int position);
+
+    /**
+     * Compiles the CPU kernels this session's weights need before the first prompt, leaving the
+     * cache and position as they are. Worth it once per process: kernels compiled before the
+     * first forward pass run faster for the rest of it (see {@link KernelWarmUp}).
+     */
+    default KernelWarmUp.Report warmUp() {
+        return KernelWarmUp.Report.NONE;
+    }
 
     @Override
     void close();

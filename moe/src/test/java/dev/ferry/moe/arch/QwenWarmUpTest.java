@@ -1,0 +1,103 @@
+package dev.ferry.moe.arch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferry.hostmemory.ThreadWorkerPool;
+import dev.ferry.loader.GgmlType;
+import dev.ferry.loader.GgufFile;
+import dev.ferry.loader.TensorInfo;
+import dev.ferry.moe.LlamaReference;
+import dev.ferry.moe.kernel.KernelWarmUp;
+import dev.ferry.moe.kernel.Precision;
+import dev.ferry.moe.kernel.WeightMatrix;
+import dev.ferry.moe.model.Architectures;
+import dev.ferry.moe.model.ModelConfig;
+import dev.ferry.moe.model.SessionOptions;
+import dev.ferry.moe.runtime.KvCacheType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The session's kernel warm-up: which matrices it warms, when it skips, and that it changes no result. */
+class QwenWarmUpTest {
+
+    private static final String MODEL = "small-qwen3moe-k-Q4_K_M.gguf";
+
+    @Test
+    void typesAreWarmedInOrderOfTheBytesTheyStreamPerToken() {
+        try (GgufFile file = GgufFile.open(LlamaReference.fixture(MODEL));
+             ThreadWorkerPool pool = new ThreadWorkerPool(1, "warm-test")) {
+            ModelConfig c = Architectures.of(file).readConfig(file);
+            QwenModel model = QwenModel.bind(file, c);
+            // expected, from the file's tensor table: experts count expert_used_count / expert_count of their bytes
+            Map<GgmlType, Double> perToken = new HashMap<>();
+            for (TensorInfo t : file.tensors()) {
+                String n = t.name();
+                if (n.equals("token_embd.weight") || t.nDims() == 1) {
+                    continue;
+                }
+                double share = n.contains("_exps") ? (double) c.expertUsedCount() / c.expertCount() : 1;
+                perToken.merge(t.type(), t.byteSize() * share, Double::sum);
+            }
+            List<GgmlType> expected = perToken.entrySet().stream()
+                    .sorted(Map.Entry.<GgmlType, Double>comparingByValue().reversed()).map(Map.Entry::getKey).toList();
+
+            try (QwenSession session = new QwenSession(model, options(pool))) {
+                QwenSession.WarmUpPlan plan = session.warmUpPlan();
+
+                assertEquals(expected, plan.matrices().stream().map(WeightMatrix::type).toList());
+                assertEquals(perToken.values().stream().mapToDouble(Double::doubleValue).sum(), plan.bytesPerToken(), 0.5);
+                KernelWarmUp.Report report = session.warmUp();
+                assertTrue(report.steps().isEmpty());
+                assertTrue(report.summary().startsWith("no kernel warm-up: the weights read per token ("), report.summary());
+            }
+        }
+    }
+
+    @Test
+    void aWarmedUpSessionGivesTheLogitsOfAColdOne() {
+        int[] ids = {1, 7, 42, 3, 99, 5};
+        try (GgufFile file = GgufFile.open(LlamaReference.fixture(MODEL));
+             ThreadWorkerPool pool = new ThreadWorkerPool(2, "warm-test");
+             Arena arena = Arena.ofShared()) {
+            QwenModel model = QwenModel.bind(file, Architectures.of(file).readConfig(file));
+            int vocab = model.config().vocabSize();
+            float[] cold;
+            float[] warm;
+            try (QwenSession session = new QwenSession(model, options(pool))) {
+                cold = lastLogits(session, ids, arena, vocab);
+            }
+            try (QwenSession session = new QwenSession(model, options(pool))) {
+                KernelWarmUp.Report report = session.warmUp(0, 20_000_000L);
+                assertEquals(0, session.position());
+                assertTrue(report.steps().size() >= 2, report::summary);
+                warm = lastLogits(session, ids, arena, vocab);
+            }
+            // not bit for bit: a kernel's interpreted and compiled forms sum vector lanes in different orders
+            double largest = 0;
+            double worst = 0;
+            for (int i = 0; i < vocab; i++) {
+                largest = Math.max(largest, Math.abs(cold[i]));
+                worst = Math.max(worst, Math.abs(cold[i] - warm[i]));
+            }
+            assertTrue(worst <= 1e-4 * largest, "max difference " + worst + " of " + largest);
+        }
+    }
+
+    private static SessionOptions options(ThreadWorkerPool pool) {
+        return new SessionOptions(64, 8, KvCacheType.F32, KvCacheType.F32, pool, Precision.QUANTIZED);
+    }
+
+    private static float[] lastLogits(QwenSession session, int[] ids, Arena arena, int vocab) {
+        MemorySegment logits = arena.allocate((long) vocab * Float.BYTES, 64);
+        session.evaluate(ids, 0, 4, false, logits);
+        session.evaluate(ids, 4, 1, false, logits);
+        session.evaluate(ids, 5, 1, false, logits);
+        return logits.toArray(ValueLayout.JAVA_FLOAT);
+    }
+}
