@@ -313,7 +313,7 @@ final class QwenSession implements InferenceSession {
             return KernelWarmUp.Report.skipped(String.format(java.util.Locale.ROOT,
                     "the weights read per token (%.1f MiB) are too few to be worth it", plan.bytesPerToken() / 1048576.0));
         }
-        return KernelWarmUp.run(matmul, plan.matrices(), matmul.maxTokens(), stepNanos);
+        return KernelWarmUp.run(plan.matrices(), matmul.precision(), stepNanos);
     }
 
     /** One matrix per weight type, the type streaming the most bytes per token first, and the bytes of all. */

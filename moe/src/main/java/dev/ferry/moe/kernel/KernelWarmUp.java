@@ -1,5 +1,6 @@
 package dev.ferry.moe.kernel;
 
+import dev.ferry.hostmemory.ThreadWorkerPool;
 import dev.ferry.loader.GgmlType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,16 +26,17 @@ import java.util.stream.Collectors;
  */
 public final class KernelWarmUp {
 
-    /** Rows of each warm-up matrix: enough work items for every worker, little time per call. */
+    /** Rows of each warm-up matrix: little time per call, whole row groups. */
     public static final int ROWS = 64;
     /** Tokens of the batch phase: whole groups of four for {@link Gemm#dot2x4} plus a remainder of three. */
     public static final int BATCH_TOKENS = 7;
     /**
-     * Wall time per weight and token, times the worker count, under which a call counts as compiled
-     * code: C2's kernels need 0.05-0.5 ns, C1's and the interpreter's 5-80 ns.
+     * Time per weight and token under which a call counts as compiled code: C2's kernels need
+     * 0.05-0.5 ns on one thread, C1's and the interpreter's 5-80 ns.
      */
     static final double COMPILED_NS_PER_WEIGHT = 2.0;
-    private static final double DISPATCH_NANOS = 50_000;
+    /** Per call outside the kernels: rounding the activations, splitting the rows. */
+    private static final double CALL_NANOS = 20_000;
     /** Calls without a 10% gain, once compiled, after which the step stops. */
     private static final int STABLE_CALLS = 200;
     private static final long STABLE_NANOS = 100_000_000L;
@@ -81,25 +83,27 @@ public final class KernelWarmUp {
 
     /**
      * Warms the kernels of {@code matrices} (one per type, in the order given: the type that
-     * streams the most bytes per token first) through {@code matmul}, each step for at most
-     * {@code stepNanos}. Matrices are cut to their first {@link #ROWS} rows; the batch phase is
-     * skipped when {@code matmul} takes fewer than {@link #BATCH_TOKENS} tokens.
+     * streams the most bytes per token first) with activations rounded per {@code precision},
+     * each step for at most {@code stepNanos}. Matrices are cut to their first {@link #ROWS} rows.
+     * The products run on the calling thread alone: compiled code is shared by every pool, one
+     * thread's time per weight tells compiled from interpreted code on any machine, and the
+     * other CPUs are left to the compiler threads.
      */
-    public static Report run(MatMul matmul, List<WeightMatrix> matrices, int maxTokens, long stepNanos) {
-        Objects.requireNonNull(matmul, "matmul");
+    public static Report run(List<WeightMatrix> matrices, Precision precision, long stepNanos) {
+        Objects.requireNonNull(precision, "precision");
         long start = System.nanoTime();
         long maxCols = matrices.stream().mapToLong(WeightMatrix::cols).max().orElse(1);
         long maxRows = matrices.stream().mapToLong(w -> Math.min(ROWS, w.rows())).max().orElse(1);
         List<Step> steps = new ArrayList<>();
-        try (Arena arena = Arena.ofShared()) {
+        try (Arena arena = Arena.ofShared(); ThreadWorkerPool caller = new ThreadWorkerPool(1, "ferry-warm-up");
+             MatMul matmul = new MatMul(caller, maxCols, BATCH_TOKENS, precision)) {
             MemorySegment x = arena.allocate(maxCols * BATCH_TOKENS * Float.BYTES, 64);
             MemorySegment y = arena.allocate(maxRows * BATCH_TOKENS * Float.BYTES, 64);
             SplittableRandom random = new SplittableRandom(7);
             for (long i = 0; i < maxCols * BATCH_TOKENS; i++) {
                 x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
             }
-            int[] phases = maxTokens >= BATCH_TOKENS ? new int[] {1, BATCH_TOKENS} : new int[] {1};
-            for (int tokens : phases) {
+            for (int tokens : new int[] {1, BATCH_TOKENS}) {
                 for (WeightMatrix w : matrices) {
                     steps.add(warm(matmul, head(w), x, y, tokens, stepNanos));
                 }
@@ -115,9 +119,7 @@ public final class KernelWarmUp {
 
     /** Calls the product until it runs at compiled speed and has stopped getting faster, or time is up. */
     private static Step warm(MatMul matmul, WeightMatrix w, MemorySegment x, MemorySegment y, int tokens, long limit) {
-        // at most ROWS / 4 work items run at once; waking the workers costs some microseconds
-        int parallel = (int) Math.max(1, Math.min(matmul.workers(), w.rows() / 4));
-        double compiledNanos = COMPILED_NS_PER_WEIGHT * w.rows() * w.cols() * tokens / parallel + DISPATCH_NANOS;
+        double compiledNanos = COMPILED_NS_PER_WEIGHT * w.rows() * w.cols() * tokens + CALL_NANOS;
         long start = System.nanoTime();
         long first = -1;
         long best = Long.MAX_VALUE;

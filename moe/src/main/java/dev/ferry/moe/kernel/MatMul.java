@@ -137,15 +137,6 @@ public final class MatMul implements AutoCloseable {
         return precision;
     }
 
-    /** Most activation rows one call takes. */
-    public int maxTokens() {
-        return maxTokens;
-    }
-
-    /** Workers rows are split over. */
-    public int workers() {
-        return pool.size();
-    }
 
     /**
      * {@code y[t][r] = sum_c w[r][c] * x[t][c]} for {@code t < tokens}. {@code x} holds

@@ -3,7 +3,6 @@ package dev.ferry.moe.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ferry.hostmemory.ThreadWorkerPool;
 import dev.ferry.loader.GgmlType;
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -17,11 +16,10 @@ class KernelWarmUpTest {
 
     @Test
     void everyTypesDecodeStepRunsBeforeAnyBatchStepInTheGivenOrder() {
-        try (Arena arena = Arena.ofShared(); ThreadWorkerPool pool = new ThreadWorkerPool(2, "warm-test");
-             MatMul matmul = new MatMul(pool, 512, 16)) {
+        try (Arena arena = Arena.ofShared()) {
             List<WeightMatrix> matrices = List.of(random(arena, GgmlType.Q6_K, 80, 512, 1),
                     random(arena, GgmlType.Q8_0, 40, 96, 2));
-            KernelWarmUp.Report report = KernelWarmUp.run(matmul, matrices, matmul.maxTokens(), 50_000_000L);
+            KernelWarmUp.Report report = KernelWarmUp.run(matrices, Precision.QUANTIZED, 50_000_000L);
 
             List<String> order = report.steps().stream().map(s -> s.type() + "x" + s.tokens()).toList();
             assertEquals(List.of("Q6_Kx1", "Q8_0x1", "Q6_Kx7", "Q8_0x7"), order);
@@ -39,10 +37,9 @@ class KernelWarmUpTest {
 
     @Test
     void aStepWithNoTimeLeftStopsAfterOneCallAndSaysSoWhenNotCompiled() {
-        try (Arena arena = Arena.ofShared(); ThreadWorkerPool pool = new ThreadWorkerPool(2, "warm-test");
-             MatMul matmul = new MatMul(pool, 256, 8)) {
-            KernelWarmUp.Report report = KernelWarmUp.run(matmul, List.of(random(arena, GgmlType.Q4_K, 8, 256, 3)),
-                    matmul.maxTokens(), 0);
+        try (Arena arena = Arena.ofShared()) {
+            KernelWarmUp.Report report = KernelWarmUp.run(List.of(random(arena, GgmlType.Q4_K, 8, 256, 3)),
+                    Precision.QUANTIZED, 0);
 
             assertEquals(2, report.steps().size());
             for (KernelWarmUp.Step s : report.steps()) {
@@ -52,17 +49,6 @@ class KernelWarmUpTest {
             boolean allCompiled = report.steps().stream().allMatch(KernelWarmUp.Step::compiled);
             assertEquals(allCompiled, report.compiled());
             assertEquals(!allCompiled, report.summary().contains("not yet compiled: "), report.summary());
-        }
-    }
-
-    @Test
-    void aMatMulForFewerThanSevenTokensGetsOnlyTheDecodeSteps() {
-        try (Arena arena = Arena.ofShared(); ThreadWorkerPool pool = new ThreadWorkerPool(1, "warm-test");
-             MatMul matmul = new MatMul(pool, 256, 6)) {
-            KernelWarmUp.Report report = KernelWarmUp.run(matmul, List.of(random(arena, GgmlType.Q4_K, 4, 256, 4),
-                    random(arena, GgmlType.F32, 4, 256, 5)), matmul.maxTokens(), 0);
-
-            assertEquals(List.of(1, 1), report.steps().stream().map(KernelWarmUp.Step::tokens).toList());
         }
     }
 
