@@ -21,7 +21,8 @@ public final class CudaProbe {
     }
 
     public static Result probe() {
-        try (Arena arena = Arena.ofConfined()) {
+        // shared, not confined: see LinuxSystemCalls (one session kind through the JDK's access code)
+        try (Arena arena = Arena.ofShared()) {
             SymbolLookup.libraryLookup("libcuda.so.1", arena);
         } catch (IllegalArgumentException e) {
             return new Result(false, "the CUDA driver library libcuda.so.1 is not installed (no NVIDIA driver)", 0, 0);

@@ -21,6 +21,10 @@ import java.util.Optional;
  * {@link SystemCalls} through {@code java.lang.foreign}: libc's {@code mmap}, {@code madvise},
  * {@code mlock}, {@code sched_*affinity}, and raw {@code syscall} for the NUMA calls, so libnuma
  * is not needed. errno is captured with {@code Linker.Option.captureCallState}.
+ *
+ * <p>Call buffers come from shared arenas, as every segment in ferry does: one confined segment
+ * through the JDK's access code leaves a trap in its owner-thread check that makes every kernel
+ * C2 compiles afterwards carry that check (bench/README.md, end to end step 8).
  */
 @SuppressWarnings("restricted") // binding libc is this class's purpose; the JVM runs with --enable-native-access
 public final class LinuxSystemCalls implements SystemCalls {
@@ -90,7 +94,7 @@ public final class LinuxSystemCalls implements SystemCalls {
             return "no Linux system calls: " + unavailableReason();
         }
         boolean libnuma;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             SymbolLookup.libraryLookup("libnuma.so.1", arena);
             libnuma = true;
         } catch (IllegalArgumentException e) {
@@ -150,7 +154,7 @@ public final class LinuxSystemCalls implements SystemCalls {
     }
 
     private long syscall(String name, long number, long a1, long a2, long a3, long a4, long a5, long a6, String detail) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment capture = arena.allocate(captureLayout);
             long r = (long) syscall.invokeExact(capture, number, a1, a2, a3, a4, a5, a6);
             if (r == -1) {
@@ -170,7 +174,7 @@ public final class LinuxSystemCalls implements SystemCalls {
     }
 
     private void libc(String name, String detail, IntCall body) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment capture = arena.allocate(captureLayout);
             int r = body.call(capture);
             if (r == -1) {
@@ -188,7 +192,7 @@ public final class LinuxSystemCalls implements SystemCalls {
         if (length <= 0 || length % pageSize != 0) {
             throw new IllegalArgumentException("mmap length must be a positive multiple of " + pageSize + ", got " + length);
         }
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment capture = arena.allocate(captureLayout);
             long addr = (long) mmap.invokeExact(capture, 0L, length, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
@@ -225,7 +229,7 @@ public final class LinuxSystemCalls implements SystemCalls {
 
     @Override
     public void mbind(long address, long length, int mode, List<Integer> nodes, int flags) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment mask = MemorySegment.NULL;
             if (!nodes.isEmpty()) {
                 mask = arena.allocate(JAVA_LONG, NODE_MASK_WORDS);
@@ -255,7 +259,7 @@ public final class LinuxSystemCalls implements SystemCalls {
     }
 
     private MemPolicy mempolicy(long address, int flags, String detail) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment mode = arena.allocate(JAVA_INT);
             MemorySegment mask = arena.allocate(JAVA_LONG, NODE_MASK_WORDS);
             syscall("get_mempolicy", numbers.getMempolicy(), mode.address(), mask.address(), NODE_MAXNODE, address, flags, 0, detail);
@@ -269,7 +273,7 @@ public final class LinuxSystemCalls implements SystemCalls {
         if (count < 0 || offset < 0 || offset + count > status.length) {
             throw new IllegalArgumentException("status array too small for " + count + " pages at " + offset);
         }
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             int chunk = Math.min(count, MOVE_PAGES_CHUNK);
             MemorySegment pages = arena.allocate(JAVA_LONG, Math.max(chunk, 1));
             MemorySegment out = arena.allocate(JAVA_INT, Math.max(chunk, 1));
@@ -293,7 +297,7 @@ public final class LinuxSystemCalls implements SystemCalls {
             throw new IllegalArgumentException("cannot pin a thread to an empty CPU set");
         }
         int words = Math.max(16, cpus.last() / 64 + 1);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment mask = arena.allocate(JAVA_LONG, words);
             long[] bits = cpus.toWords(words);
             for (int i = 0; i < words; i++) {
@@ -306,7 +310,7 @@ public final class LinuxSystemCalls implements SystemCalls {
 
     @Override
     public CpuSet threadAffinity() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment mask = arena.allocate(JAVA_LONG, CPU_MASK_WORDS);
             libc("sched_getaffinity", "", c -> (int) schedGetaffinity.invokeExact(c, 0, CPU_MASK_WORDS * 8L, mask.address()));
             return CpuSet.fromWords(mask.toArray(JAVA_LONG));
@@ -315,7 +319,7 @@ public final class LinuxSystemCalls implements SystemCalls {
 
     @Override
     public CpuLocation getcpu() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment cpu = arena.allocate(JAVA_INT);
             MemorySegment node = arena.allocate(JAVA_INT);
             syscall("getcpu", numbers.getcpu(), cpu.address(), node.address(), 0, 0, 0, 0, "");

@@ -139,7 +139,8 @@ public final class DeviceWeights implements AutoCloseable {
             copy(data, dst);
             return;
         }
-        try (Arena arena = Arena.ofConfined()) {
+        // shared, not confined: see LinuxSystemCalls (one session kind through the JDK's access code)
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment f32 = arena.allocate(values * Float.BYTES, 64);
             Decoders.of(type).decodeRow(data, 0, f32, 0, values);
             copy(f32, dst);
