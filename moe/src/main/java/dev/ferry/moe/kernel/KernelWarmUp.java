@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * and vector ops have run through the API's interpreted fallbacks, those shared methods carry
  * enough traps that a kernel compiled later exceeds {@code PerMethodTrapLimit} and loses branch
  * pruning: inside {@code ferry bench} the Q6_K output head then ran 2.6x slower than the same
- * kernel compiled in a harness (bench README, "Kernels compiled late"). A kernel compiled early
+ * kernel compiled in a harness (bench/README.md, "End to end step 8"). A kernel compiled early
  * keeps its code for the rest of the run.
  */
 public final class KernelWarmUp {
