@@ -202,7 +202,10 @@ public final class BenchCommand implements Callable<Integer> {
             MemorySegment logits = arena.allocate((long) vocab * Float.BYTES, 64);
             if (!noWarmup && !warmedUp) {
                 warmedUp = true;
-                System.err.println("ferry bench: " + session.warmUp().summary());
+                String warmUp = session.warmUp().summary();
+                if (format.equals("md")) {
+                    System.err.println("ferry bench: " + warmUp);
+                }
             }
             for (int rep = -1; rep < repetitions; rep++) {
                 session.rewind(0);

@@ -22,9 +22,9 @@ import java.util.Optional;
  * {@code mlock}, {@code sched_*affinity}, and raw {@code syscall} for the NUMA calls, so libnuma
  * is not needed. errno is captured with {@code Linker.Option.captureCallState}.
  *
- * <p>Call buffers come from shared arenas, as every segment in ferry does: one confined segment
- * through the JDK's access code leaves a trap in its owner-thread check that makes every kernel
- * C2 compiles afterwards carry that check (bench/README.md, end to end step 8).
+ * <p>Call buffers come from shared arenas, as every segment on the inference path does: one
+ * confined segment through the JDK's access code leaves a trap in its owner-thread check that
+ * makes every kernel C2 compiles afterwards carry that check (bench/README.md, end to end step 8).
  */
 @SuppressWarnings("restricted") // binding libc is this class's purpose; the JVM runs with --enable-native-access
 public final class LinuxSystemCalls implements SystemCalls {

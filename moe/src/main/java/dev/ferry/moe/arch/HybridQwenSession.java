@@ -11,6 +11,7 @@ import dev.ferry.moe.hybrid.DeviceWeights;
 import dev.ferry.moe.hybrid.ExpertUploader;
 import dev.ferry.moe.hybrid.HybridExecution;
 import dev.ferry.moe.hybrid.HybridStats;
+import dev.ferry.moe.kernel.KernelWarmUp;
 import dev.ferry.moe.model.InferenceSession;
 import dev.ferry.moe.model.ModelConfig;
 import dev.ferry.moe.model.SessionOptions;
@@ -343,8 +344,10 @@ final class HybridQwenSession implements InferenceSession {
     }
 
     @Override
-    public dev.ferry.moe.kernel.KernelWarmUp.Report warmUp() {
-        return cpu.warmUp();
+    public KernelWarmUp.Report warmUp() {
+        // only what the plan keeps in host memory is multiplied on the CPU
+        return cpu.warmUp(name -> home(exec.plan(), name) == Home.HOST, QwenSession.WARM_UP_MIN_BYTES_PER_TOKEN,
+                QwenSession.WARM_UP_STEP_NANOS);
     }
 
     @Override

@@ -18,8 +18,11 @@ import dev.ferry.moe.runtime.KvCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Forward pass of a qwen3 / qwen3moe model on the CPU, one micro-batch at a time. All
@@ -28,20 +31,22 @@ import java.util.Map;
  */
 final class QwenSession implements InferenceSession {
 
-    private final QwenModel model;
-    private final ModelConfig c;
-    private final WorkerPool pool;
-    private final MatMul matmul;
-    private final KvCache cache;
-    private final Rope rope;
     /** Longest a warm-up step runs; a kernel not compiled by then is left to compile in use. */
-    private static final long WARM_UP_STEP_NANOS = 8_000_000_000L;
+    static final long WARM_UP_STEP_NANOS = 8_000_000_000L;
+    /** Longest the whole warm-up runs. */
+    private static final long WARM_UP_TOTAL_NANOS = 20_000_000_000L;
     /**
      * Below this many weight bytes per token a whole reply takes about as long as a warm-up
      * (the demo model: 1.1 s of generation against a 2.7 s warm-up), so none runs.
      */
     static final long WARM_UP_MIN_BYTES_PER_TOKEN = 64L << 20;
 
+    private final QwenModel model;
+    private final ModelConfig c;
+    private final WorkerPool pool;
+    private final MatMul matmul;
+    private final KvCache cache;
+    private final Rope rope;
     private final Arena arena = Arena.ofShared();
     private final int microBatch;
     private final int contextLength;
@@ -304,53 +309,89 @@ final class QwenSession implements InferenceSession {
 
     @Override
     public KernelWarmUp.Report warmUp() {
-        return warmUp(WARM_UP_MIN_BYTES_PER_TOKEN, WARM_UP_STEP_NANOS);
+        return warmUp(name -> true, WARM_UP_MIN_BYTES_PER_TOKEN, WARM_UP_STEP_NANOS);
     }
 
-    KernelWarmUp.Report warmUp(long minBytesPerToken, long stepNanos) {
-        WarmUpPlan plan = warmUpPlan();
+    /** The warm-up over the tensors {@code onHost} accepts (by GGUF name): the ones this session's CPU multiplies. */
+    KernelWarmUp.Report warmUp(Predicate<String> onHost, long minBytesPerToken, long stepNanos) {
+        WarmUpPlan plan = warmUpPlan(onHost);
+        if (plan.matrices().isEmpty()) {
+            return KernelWarmUp.Report.skipped("no matrix is multiplied on the CPU");
+        }
         if (plan.bytesPerToken() < minBytesPerToken) {
-            return KernelWarmUp.Report.skipped(String.format(java.util.Locale.ROOT,
+            return KernelWarmUp.Report.skipped(String.format(Locale.ROOT,
                     "the weights read per token (%.1f MiB) are too few to be worth it", plan.bytesPerToken() / 1048576.0));
         }
-        return KernelWarmUp.run(plan.matrices(), matmul.precision(), stepNanos);
+        return KernelWarmUp.run(plan.matrices(), matmul.precision(), stepNanos, WARM_UP_TOTAL_NANOS);
     }
 
     /** One matrix per weight type, the type streaming the most bytes per token first, and the bytes of all. */
     record WarmUpPlan(List<WeightMatrix> matrices, long bytesPerToken) {
     }
 
-    /** Each type's representative is its tensor that streams the most per token. */
-    WarmUpPlan warmUpPlan() {
+    /**
+     * The plan over the matrices {@code onHost} accepts; each type's representative is its
+     * tensor that streams the most bytes per token (an expert tensor: expert_used_count experts).
+     */
+    WarmUpPlan warmUpPlan(Predicate<String> onHost) {
         Map<GgmlType, Long> bytes = new HashMap<>();
+        Map<GgmlType, Long> largestBytes = new HashMap<>();
         Map<GgmlType, WeightMatrix> largest = new HashMap<>();
-        java.util.function.ObjLongConsumer<WeightMatrix> add = (w, perToken) -> {
+        TriConsumer add = (name, w, perToken) -> {
+            if (w == null || !onHost.test(name)) {
+                return;
+            }
             bytes.merge(w.type(), perToken, Long::sum);
-            WeightMatrix seen = largest.get(w.type());
-            if (seen == null || seen.rows() * seen.rowBytes() < w.rows() * w.rowBytes()) {
+            if (perToken > largestBytes.getOrDefault(w.type(), -1L)) {
+                largestBytes.put(w.type(), perToken);
                 largest.put(w.type(), w);
             }
         };
         for (int l = 0; l < c.layerCount(); l++) {
             QwenLayer layer = model.layer(l);
-            for (WeightMatrix w : new WeightMatrix[] {layer.wq(), layer.wk(), layer.wv(), layer.wo(), layer.router(),
-                    layer.ffnGate(), layer.ffnUp(), layer.ffnDown()}) {
-                if (w != null) {
-                    add.accept(w, w.rows() * w.rowBytes());
-                }
+            String p = "blk." + l + ".";
+            for (Map.Entry<String, WeightMatrix> e : matricesOf(layer).entrySet()) {
+                WeightMatrix w = e.getValue();
+                add.accept(p + e.getKey() + ".weight", w, w == null ? 0 : w.rows() * w.rowBytes());
             }
-            for (ExpertWeights e : new ExpertWeights[] {layer.gateExperts(), layer.upExperts(), layer.downExperts()}) {
-                if (e != null) {
-                    add.accept(e.expert(0), c.expertUsedCount() * e.expertBytes());
-                }
+            for (Map.Entry<String, ExpertWeights> e : expertsOf(layer).entrySet()) {
+                ExpertWeights x = e.getValue();
+                add.accept(p + e.getKey() + ".weight", x == null ? null : x.expert(0),
+                        x == null ? 0 : c.expertUsedCount() * x.expertBytes());
             }
         }
-        add.accept(model.output(), model.output().rows() * model.output().rowBytes());
+        WeightMatrix out = model.output();
+        add.accept(out == model.tokenEmbedding() ? "token_embd.weight" : "output.weight", out, out.rows() * out.rowBytes());
         List<WeightMatrix> order = bytes.entrySet().stream()
                 .sorted(Map.Entry.<GgmlType, Long>comparingByValue().reversed())
                 .map(e -> largest.get(e.getKey()))
                 .toList();
         return new WarmUpPlan(order, bytes.values().stream().mapToLong(Long::longValue).sum());
+    }
+
+    private static Map<String, WeightMatrix> matricesOf(QwenLayer layer) {
+        Map<String, WeightMatrix> m = new LinkedHashMap<>();
+        m.put("attn_q", layer.wq());
+        m.put("attn_k", layer.wk());
+        m.put("attn_v", layer.wv());
+        m.put("attn_output", layer.wo());
+        m.put("ffn_gate_inp", layer.router());
+        m.put("ffn_gate", layer.ffnGate());
+        m.put("ffn_up", layer.ffnUp());
+        m.put("ffn_down", layer.ffnDown());
+        return m;
+    }
+
+    private static Map<String, ExpertWeights> expertsOf(QwenLayer layer) {
+        Map<String, ExpertWeights> m = new LinkedHashMap<>();
+        m.put("ffn_gate_exps", layer.gateExperts());
+        m.put("ffn_up_exps", layer.upExperts());
+        m.put("ffn_down_exps", layer.downExperts());
+        return m;
+    }
+
+    private interface TriConsumer {
+        void accept(String name, WeightMatrix w, long perToken);
     }
 
     @Override

@@ -27,19 +27,26 @@ import java.util.stream.Collectors;
 public final class KernelWarmUp {
 
     /** Rows of each warm-up matrix: little time per call, whole row groups. */
-    public static final int ROWS = 64;
+    static final int ROWS = 64;
     /** Tokens of the batch phase: whole groups of four for {@link Gemm#dot2x4} plus a remainder of three. */
-    public static final int BATCH_TOKENS = 7;
+    static final int BATCH_TOKENS = 7;
     /**
      * Time per weight and token under which a call counts as compiled code: C2's kernels need
-     * 0.05-0.5 ns on one thread, C1's and the interpreter's 5-80 ns.
+     * 0.05-0.3 ns on one thread, C1's and the interpreter's 5-80 ns; half-compiled calls (C2
+     * kernel, C1 caller) ran at 2 ns.
      */
-    static final double COMPILED_NS_PER_WEIGHT = 2.0;
+    static final double COMPILED_NS_PER_WEIGHT = 0.75;
     /** Per call outside the kernels: rounding the activations, splitting the rows. */
     private static final double CALL_NANOS = 20_000;
     /** Calls without a 10% gain, once compiled, after which the step stops. */
     private static final int STABLE_CALLS = 200;
     private static final long STABLE_NANOS = 100_000_000L;
+    /**
+     * Without a 10% gain for this long a step stops even short of compiled speed (a CPU without
+     * the vector kernels, a JVM without C2): the warm-up must not cost more than it can save.
+     */
+    private static final int STALLED_CALLS = 500;
+    private static final long STALLED_NANOS = 1_000_000_000L;
 
     /** One type's kernels at one token count: how many calls it took and how fast the first and best were. */
     public record Step(GgmlType type, int tokens, int calls, double firstMillis, double bestMillis, boolean compiled,
@@ -54,6 +61,9 @@ public final class KernelWarmUp {
 
         public Report {
             steps = List.copyOf(steps);
+            if (skippedBecause != null && !steps.isEmpty()) {
+                throw new IllegalArgumentException("a skipped warm-up has no steps");
+            }
         }
 
         public static Report skipped(String reason) {
@@ -72,9 +82,9 @@ public final class KernelWarmUp {
                     slow.isEmpty() ? "" : "; not yet compiled: " + slow);
         }
 
-        /** True when every step reached compiled speed within its time. */
+        /** True when a warm-up ran and every step reached compiled speed within its time. */
         public boolean compiled() {
-            return steps.stream().allMatch(Step::compiled);
+            return skippedBecause == null && steps.stream().allMatch(Step::compiled);
         }
     }
 
@@ -84,12 +94,14 @@ public final class KernelWarmUp {
     /**
      * Warms the kernels of {@code matrices} (one per type, in the order given: the type that
      * streams the most bytes per token first) with activations rounded per {@code precision},
-     * each step for at most {@code stepNanos}. Matrices are cut to their first {@link #ROWS} rows.
+     * each step for at most {@code stepNanos} and all of them for at most {@code totalNanos}
+     * (steps left when that is spent are reported with no calls). Matrices are cut to their
+     * first {@link #ROWS} rows.
      * The products run on the calling thread alone: compiled code is shared by every pool, one
      * thread's time per weight tells compiled from interpreted code on any machine, and the
      * other CPUs are left to the compiler threads.
      */
-    public static Report run(List<WeightMatrix> matrices, Precision precision, long stepNanos) {
+    public static Report run(List<WeightMatrix> matrices, Precision precision, long stepNanos, long totalNanos) {
         Objects.requireNonNull(precision, "precision");
         long start = System.nanoTime();
         long maxCols = matrices.stream().mapToLong(WeightMatrix::cols).max().orElse(1);
@@ -105,19 +117,21 @@ public final class KernelWarmUp {
             }
             for (int tokens : new int[] {1, BATCH_TOKENS}) {
                 for (WeightMatrix w : matrices) {
-                    steps.add(warm(matmul, head(w), x, y, tokens, stepNanos));
+                    long left = totalNanos - (System.nanoTime() - start);
+                    steps.add(left > 0 ? warm(matmul, head(w), x, y, tokens, Math.min(stepNanos, left))
+                            : new Step(w.type(), tokens, 0, 0, 0, false, 0));
                 }
             }
         }
         return new Report(steps, (System.nanoTime() - start) / 1e6, null);
     }
 
-    private static WeightMatrix head(WeightMatrix w) {
+    static WeightMatrix head(WeightMatrix w) {
         long rows = Math.min(ROWS, w.rows());
         return new WeightMatrix(w.type(), w.data().asSlice(0, rows * w.rowBytes()), rows, w.cols());
     }
 
-    /** Calls the product until it runs at compiled speed and has stopped getting faster, or time is up. */
+    /** Calls the product until it runs at compiled speed and has stopped getting faster, stalls, or time is up. */
     private static Step warm(MatMul matmul, WeightMatrix w, MemorySegment x, MemorySegment y, int tokens, long limit) {
         double compiledNanos = COMPILED_NS_PER_WEIGHT * w.rows() * w.cols() * tokens + CALL_NANOS;
         long start = System.nanoTime();
@@ -143,7 +157,9 @@ public final class KernelWarmUp {
                 callsSinceGain++;
             }
             boolean compiled = best <= compiledNanos;
-            if (compiled && callsSinceGain >= STABLE_CALLS && now - lastGainAt >= STABLE_NANOS || now - start >= limit) {
+            boolean stable = compiled && callsSinceGain >= STABLE_CALLS && now - lastGainAt >= STABLE_NANOS;
+            boolean stalled = callsSinceGain >= STALLED_CALLS && now - lastGainAt >= STALLED_NANOS;
+            if (stable || stalled || now - start >= limit) {
                 return new Step(w.type(), tokens, calls, first / 1e6, best / 1e6, compiled, (now - start) / 1e6);
             }
         }

@@ -137,7 +137,6 @@ public final class MatMul implements AutoCloseable {
         return precision;
     }
 
-
     /**
      * {@code y[t][r] = sum_c w[r][c] * x[t][c]} for {@code t < tokens}. {@code x} holds
      * {@code tokens} rows of {@code w.cols()} floats, {@code xStride} floats apart; {@code y}

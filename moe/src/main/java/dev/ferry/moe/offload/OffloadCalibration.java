@@ -136,7 +136,6 @@ public final class OffloadCalibration {
         int passExperts = (int) Math.max(1, Math.min(experts, CPU_PASS_BYTES / bytesPerExpert));
         int routed = Math.min(BATCH_EXPERTS, experts);
         int pairs = BATCH_TOKENS * routed;
-        // shared, not confined: see LinuxSystemCalls (one session kind through the JDK's access code)
         try (Arena arena = Arena.ofShared();
              MatMul matMul = new MatMul(pool, maxCols, BATCH_TOKENS, precision)) {
             MemorySegment x = arena.allocate(4 * maxCols * BATCH_TOKENS, 64);
@@ -292,6 +291,7 @@ public final class OffloadCalibration {
     private static double bestGemmSeconds(Device device, int m, int nk) {
         long weightBytes = 2L * nk * nk;
         long inputBytes = 2L * m * nk;
+        // shared, not confined: see LinuxSystemCalls (one session kind through the JDK's access code)
         try (Arena arena = Arena.ofShared();
              Stream stream = device.createStream();
              DeviceBuffer weights = device.allocate(weightBytes);

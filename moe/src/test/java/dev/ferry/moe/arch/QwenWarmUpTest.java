@@ -22,23 +22,28 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The session's kernel warm-up: which matrices it warms, when it skips, and that it changes no result. */
 class QwenWarmUpTest {
 
     private static final String MODEL = "small-qwen3moe-k-Q4_K_M.gguf";
 
-    @Test
-    void typesAreWarmedInOrderOfTheBytesTheyStreamPerToken() {
-        try (GgufFile file = GgufFile.open(LlamaReference.fixture(MODEL));
+    @ParameterizedTest
+    @ValueSource(strings = {MODEL, "tiny-qwen3-Q8_0.gguf", "tiny-qwen3moe-Q4_0.gguf"})
+    void typesAreWarmedInOrderOfTheBytesTheyStreamPerToken(String fixture) {
+        try (GgufFile file = GgufFile.open(LlamaReference.fixture(fixture));
              ThreadWorkerPool pool = new ThreadWorkerPool(1, "warm-test")) {
             ModelConfig c = Architectures.of(file).readConfig(file);
             QwenModel model = QwenModel.bind(file, c);
-            // expected, from the file's tensor table: experts count expert_used_count / expert_count of their bytes
+            // expected, from the file's tensor table: experts count expert_used_count / expert_count
+            // of their bytes; the token embedding only where it is also the output (tied)
+            boolean tied = file.tensors().stream().noneMatch(t -> t.name().equals("output.weight"));
             Map<GgmlType, Double> perToken = new HashMap<>();
             for (TensorInfo t : file.tensors()) {
                 String n = t.name();
-                if (n.equals("token_embd.weight") || t.nDims() == 1) {
+                if (t.nDims() == 1 || n.equals("token_embd.weight") && !tied) {
                     continue;
                 }
                 double share = n.contains("_exps") ? (double) c.expertUsedCount() / c.expertCount() : 1;
@@ -48,13 +53,34 @@ class QwenWarmUpTest {
                     .sorted(Map.Entry.<GgmlType, Double>comparingByValue().reversed()).map(Map.Entry::getKey).toList();
 
             try (QwenSession session = new QwenSession(model, options(pool))) {
-                QwenSession.WarmUpPlan plan = session.warmUpPlan();
+                QwenSession.WarmUpPlan plan = session.warmUpPlan(name -> true);
 
                 assertEquals(expected, plan.matrices().stream().map(WeightMatrix::type).toList());
                 assertEquals(perToken.values().stream().mapToDouble(Double::doubleValue).sum(), plan.bytesPerToken(), 0.5);
                 KernelWarmUp.Report report = session.warmUp();
                 assertTrue(report.steps().isEmpty());
                 assertTrue(report.summary().startsWith("no kernel warm-up: the weights read per token ("), report.summary());
+            }
+        }
+    }
+
+    @Test
+    void onlyTheTensorsTheCpuMultipliesArePlanned() {
+        try (GgufFile file = GgufFile.open(LlamaReference.fixture(MODEL));
+             ThreadWorkerPool pool = new ThreadWorkerPool(1, "warm-test")) {
+            QwenModel model = QwenModel.bind(file, Architectures.of(file).readConfig(file));
+            try (QwenSession session = new QwenSession(model, options(pool))) {
+                QwenSession.WarmUpPlan experts = session.warmUpPlan(name -> name.contains("_exps"));
+                QwenSession.WarmUpPlan none = session.warmUpPlan(name -> false);
+
+                GgmlType gateType = file.tensor("blk.0.ffn_gate_exps.weight").type();
+                assertTrue(experts.matrices().stream().anyMatch(w -> w.type() == gateType));
+                assertEquals(model.layer(0).gateExperts().rows(), experts.matrices().stream()
+                        .filter(w -> w.type() == gateType).findFirst().orElseThrow().rows());
+                assertTrue(none.matrices().isEmpty());
+                assertEquals(0, none.bytesPerToken());
+                assertEquals("no kernel warm-up: no matrix is multiplied on the CPU",
+                        session.warmUp(name -> false, 0, 1).summary());
             }
         }
     }
@@ -73,9 +99,13 @@ class QwenWarmUpTest {
                 cold = lastLogits(session, ids, arena, vocab);
             }
             try (QwenSession session = new QwenSession(model, options(pool))) {
-                KernelWarmUp.Report report = session.warmUp(0, 20_000_000L);
+                KernelWarmUp.Report report = session.warmUp(name -> true, 0, 20_000_000L);
                 assertEquals(0, session.position());
-                assertTrue(report.steps().size() >= 2, report::summary);
+                List<GgmlType> types = session.warmUpPlan(name -> true).matrices().stream().map(WeightMatrix::type).toList();
+                List<String> expected = new java.util.ArrayList<>();
+                types.forEach(t -> expected.add(t + "x1"));
+                types.forEach(t -> expected.add(t + "x7"));
+                assertEquals(expected, report.steps().stream().map(st -> st.type() + "x" + st.tokens()).toList());
                 warm = lastLogits(session, ids, arena, vocab);
             }
             // not bit for bit: a kernel's interpreted and compiled forms sum vector lanes in different orders
