@@ -17,8 +17,8 @@ import dev.ferry.moe.quant.Decoders;
 import dev.ferry.moe.runtime.KvCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -335,63 +335,50 @@ final class QwenSession implements InferenceSession {
      */
     WarmUpPlan warmUpPlan(Predicate<String> onHost) {
         Map<GgmlType, Long> bytes = new HashMap<>();
-        Map<GgmlType, Long> largestBytes = new HashMap<>();
-        Map<GgmlType, WeightMatrix> largest = new HashMap<>();
-        TriConsumer add = (name, w, perToken) -> {
-            if (w == null || !onHost.test(name)) {
-                return;
-            }
-            bytes.merge(w.type(), perToken, Long::sum);
-            if (perToken > largestBytes.getOrDefault(w.type(), -1L)) {
-                largestBytes.put(w.type(), perToken);
-                largest.put(w.type(), w);
-            }
-        };
-        for (int l = 0; l < c.layerCount(); l++) {
-            QwenLayer layer = model.layer(l);
-            String p = "blk." + l + ".";
-            for (Map.Entry<String, WeightMatrix> e : matricesOf(layer).entrySet()) {
-                WeightMatrix w = e.getValue();
-                add.accept(p + e.getKey() + ".weight", w, w == null ? 0 : w.rows() * w.rowBytes());
-            }
-            for (Map.Entry<String, ExpertWeights> e : expertsOf(layer).entrySet()) {
-                ExpertWeights x = e.getValue();
-                add.accept(p + e.getKey() + ".weight", x == null ? null : x.expert(0),
-                        x == null ? 0 : c.expertUsedCount() * x.expertBytes());
+        Map<GgmlType, PlannedMatrix> largest = new HashMap<>();
+        for (PlannedMatrix m : multipliedMatrices()) {
+            if (onHost.test(m.name())) {
+                bytes.merge(m.matrix().type(), m.perToken(), Long::sum);
+                largest.merge(m.matrix().type(), m, (a, b) -> b.perToken() > a.perToken() ? b : a);
             }
         }
-        WeightMatrix out = model.output();
-        add.accept(out == model.tokenEmbedding() ? "token_embd.weight" : "output.weight", out, out.rows() * out.rowBytes());
         List<WeightMatrix> order = bytes.entrySet().stream()
                 .sorted(Map.Entry.<GgmlType, Long>comparingByValue().reversed())
-                .map(e -> largest.get(e.getKey()))
+                .map(e -> largest.get(e.getKey()).matrix())
                 .toList();
         return new WarmUpPlan(order, bytes.values().stream().mapToLong(Long::longValue).sum());
     }
 
-    private static Map<String, WeightMatrix> matricesOf(QwenLayer layer) {
-        Map<String, WeightMatrix> m = new LinkedHashMap<>();
-        m.put("attn_q", layer.wq());
-        m.put("attn_k", layer.wk());
-        m.put("attn_v", layer.wv());
-        m.put("attn_output", layer.wo());
-        m.put("ffn_gate_inp", layer.router());
-        m.put("ffn_gate", layer.ffnGate());
-        m.put("ffn_up", layer.ffnUp());
-        m.put("ffn_down", layer.ffnDown());
-        return m;
+    /** A matrix the forward pass multiplies, by its GGUF name, and the bytes it streams per token. */
+    private record PlannedMatrix(String name, WeightMatrix matrix, long perToken) {
     }
 
-    private static Map<String, ExpertWeights> expertsOf(QwenLayer layer) {
-        Map<String, ExpertWeights> m = new LinkedHashMap<>();
-        m.put("ffn_gate_exps", layer.gateExperts());
-        m.put("ffn_up_exps", layer.upExperts());
-        m.put("ffn_down_exps", layer.downExperts());
-        return m;
-    }
-
-    private interface TriConsumer {
-        void accept(String name, WeightMatrix w, long perToken);
+    private List<PlannedMatrix> multipliedMatrices() {
+        List<PlannedMatrix> all = new ArrayList<>();
+        for (int l = 0; l < c.layerCount(); l++) {
+            QwenLayer layer = model.layer(l);
+            String p = "blk." + l + ".";
+            String[] names = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate_inp", "ffn_gate", "ffn_up", "ffn_down"};
+            WeightMatrix[] matrices = {layer.wq(), layer.wk(), layer.wv(), layer.wo(), layer.router(), layer.ffnGate(),
+                    layer.ffnUp(), layer.ffnDown()};
+            for (int i = 0; i < names.length; i++) {
+                if (matrices[i] != null) {
+                    all.add(new PlannedMatrix(p + names[i] + ".weight", matrices[i], matrices[i].rows() * matrices[i].rowBytes()));
+                }
+            }
+            String[] expertNames = {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"};
+            ExpertWeights[] experts = {layer.gateExperts(), layer.upExperts(), layer.downExperts()};
+            for (int i = 0; i < expertNames.length; i++) {
+                if (experts[i] != null) {
+                    all.add(new PlannedMatrix(p + expertNames[i] + ".weight", experts[i].expert(0),
+                            c.expertUsedCount() * experts[i].expertBytes()));
+                }
+            }
+        }
+        WeightMatrix out = model.output();
+        all.add(new PlannedMatrix(out == model.tokenEmbedding() ? "token_embd.weight" : "output.weight", out,
+                out.rows() * out.rowBytes()));
+        return all;
     }
 
     @Override
