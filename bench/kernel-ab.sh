@@ -17,12 +17,7 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 . "$root/scripts/java-image.sh"
-java=${JAVA:-}
-if [ -z "$java" ] && [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-  java="$JAVA_HOME/bin/java"
-elif [ -z "$java" ]; then
-  java="$(java_image "$root" "$out")" || { echo "kernel-ab: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
-fi
+java="$(bench_java "$root" "$out")" || { echo "kernel-ab: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
 java_ok "$java" || { echo "kernel-ab: $java is not a JDK 25 or newer; set JAVA_HOME to one" >&2; exit 2; }
 first="${1%%,*}"
 if [ -x "${java}c" ]; then

@@ -5,16 +5,26 @@
 #   FULL=1 bench/run-kernels.sh     every type x shape x threads x tokens (~15 minutes)
 # Builds bench/target${SUFFIX}/benchmarks.jar first when it is missing (SUFFIX=-name for a
 # private build folder; JAR=path runs a given benchmarks jar, e.g. a saved baseline). JMH_TIMING replaces the iteration options; extra arguments go to JMH
-# (e.g. -p type=Q4_K to run one type); UNROLL=60 runs the forks with C2's default loop unrolling.
+# (e.g. -p type=Q4_K to run one type; for thread counts set THREADS=2, which every run gets: a -p
+# the script sets itself would run twice); UNROLL=60 runs the forks with C2's default loop unrolling.
+# On the GPU host (no Maven, no javac): JAR=cli/target/kernel-bench.jar FERRY_JAR=cli/target/ferry.jar,
+# the two jars scripts/prepare-gpu-check builds; java is $JAVA, $JAVA_HOME/bin/java or the jlink image.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 suffix="${SUFFIX:-}"
 jar="${JAR:-$root/bench/target$suffix/benchmarks.jar}"
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 if [[ ! -f "$jar" ]]; then
   (cd "$root" && mvn -B -q -o -pl bench -am package -Dmaven.test.skip=true -Dferry.build.suffix="$suffix")
 fi
 out="$(mktemp -d)"
+. "$root/scripts/java-image.sh"
+java="$(bench_java "$root" "$out")" || { echo "run-kernels: no java: set JAVA or JAVA_HOME to a JDK 25" >&2; exit 2; }
+# the slim jar holds only JMH and the benchmarks: ferry comes from FERRY_JAR
+if [[ -n "${FERRY_JAR:-}" ]]; then
+  launch=(-cp "$jar:$FERRY_JAR" org.openjdk.jmh.Main)
+else
+  launch=(-jar "$jar")
+fi
 read -r -a timing <<<"${JMH_TIMING:--f 1 -wi 2 -i 3 -w 1s -r 1s}"
 # Without tiered compilation the vector kernels reach C2 code in about a second instead of
 # spending several in slow profiled C1 code, so short warm-ups suffice. UNROLL is C2's
@@ -23,18 +33,18 @@ common=("${timing[@]}" -jvmArgsAppend "--add-modules jdk.incubator.vector --enab
 run() { # name, result file, jmh args...
   local name="$1" file="$2"; shift 2
   echo "== $name" >&2
-  "$java" --add-modules jdk.incubator.vector -jar "$jar" "$@" "${common[@]}" -rf csv -rff "$out/$file" "${EXTRA[@]}" >"$out/$file.log" 2>&1 \
+  "$java" --add-modules jdk.incubator.vector "${launch[@]}" "$@" "${common[@]}" -rf csv -rff "$out/$file" "${EXTRA[@]}" >"$out/$file.log" 2>&1 \
     || { tail -30 "$out/$file.log" >&2; exit 1; }
 }
 EXTRA=("$@")
-run "stream ceiling" stream.csv 'StreamBench'
+run "stream ceiling" stream.csv 'StreamBench' ${THREADS:+-p threads=$THREADS}
 if [[ -n "${FULL:-}" ]]; then
   run "kernels (full)" kernels.csv 'KernelBench'
 else
-  run "matvec, 1 token" matvec.csv 'KernelBench' -p tokens=1
-  run "matmul, 64 tokens" matmul.csv 'KernelBench' -p tokens=64 -p threads=2 -p shape=768x2048,2048x7168
+  run "matvec, 1 token" matvec.csv 'KernelBench' -p tokens=1 ${THREADS:+-p threads=$THREADS}
+  run "matmul, 64 tokens" matmul.csv 'KernelBench' -p tokens=64 -p threads="${THREADS:-2}" -p shape=768x2048,2048x7168
 fi
-run "stream ceiling (again, after the kernels)" stream2.csv 'StreamBench'
+run "stream ceiling (again, after the kernels)" stream2.csv 'StreamBench' ${THREADS:+-p threads=$THREADS}
 
 cat "$out"/*.csv | awk -F, '
 function unq(s) { gsub(/"/, "", s); return s }

@@ -17,3 +17,15 @@ java_image() {
 java_ok() {
   "$1" -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 2[5-9]'
 }
+
+# bench_java ROOT SCRATCH: the java the bench scripts run: $JAVA, else $JAVA_HOME/bin/java, else the
+# jlink image (java_image); status 1 when there is none.
+bench_java() {
+  if [ -n "${JAVA:-}" ]; then
+    echo "$JAVA"
+  elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    echo "$JAVA_HOME/bin/java"
+  else
+    java_image "$1" "$2"
+  fi
+}
