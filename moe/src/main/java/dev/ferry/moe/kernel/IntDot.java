@@ -9,6 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -42,19 +43,32 @@ final class IntDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I4 = IntVector.SPECIES_128;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    /** Shifts that spread the 4 bytes of an int over 8 lanes, each byte twice. */
-    private static final int[] BYTE_PAIRS = {0, 0, 8, 8, 16, 16, 24, 24};
+    /**
+     * A Q4_K/Q5_K block header as 4 ints (d and dmin, then the 12 packed scale bytes) to the 8
+     * scale bytes and the 8 minimum bytes: ints 1, 3, 2, 3 shifted and masked (the low 6 bits or
+     * 4 bits), or'ed with the top 2 bits of ints 1, 1, 2, 2 moved to bits 4-5.
+     */
+    private static final VectorShuffle<Integer> PICK = VectorShuffle.fromValues(I4, 1, 3, 2, 3);
+    private static final VectorShuffle<Integer> HIGH = VectorShuffle.fromValues(I4, 1, 1, 2, 2);
+    private static final int[] HEADER_SHIFTS = {0, 0, 0, 4};
+    private static final int[] HEADER_MASKS = {0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F};
+    private static final int[] HEADER_HIGH_MASKS = {0, 0x30303030, 0, 0x30303030};
+    /** Minimum bytes 8-11 (12-15 for {@link #MIN_HI}) each twice: one lane per 16 values. */
+    private static final VectorShuffle<Byte> MIN_LO = VectorShuffle.fromValues(B16,
+            8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    private static final VectorShuffle<Byte> MIN_HI = VectorShuffle.fromValues(B16,
+            12, 12, 13, 13, 14, 14, 15, 15, 8, 8, 9, 9, 10, 10, 11, 11);
 
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
      * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
-     * row, two rows, plus an 8-byte staging slot; Q6_K: one block's 16), so the inner loop broadcasts
-     * each from memory (a load) instead of converting and multiplying it there.
+     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one block's 16), so the
+     * inner loop broadcasts each from memory (a load) instead of converting and multiplying it there.
      */
     static long scratchBytes(long cols) {
         return Math.max(64, 64 * (cols / 256) + 8);
@@ -113,7 +127,7 @@ final class IntDot {
     static float dot512(GgmlType type, MemorySegment w, long w0, long cols, MemorySegment q, long q0,
                         MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
         return switch (type) {
-            case Q4_K -> IntDot512.dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0);
+            case Q4_K -> IntDot512.dotQ4K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
             case Q4_0 -> dotQ4_0(w, w0, cols / 32, q, q0, scales, sc0, sums, s0); // no 512-bit form yet
             case Q5_K -> dotQ5K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch); // no 512-bit form yet
             case Q6_K -> IntDot512.dotQ6K(w, w0, cols / 256, q, q0, scales, sc0, sums, s0, scratch);
@@ -138,33 +152,78 @@ final class IntDot {
      * dmin and the same 12 packed scale bytes) sub-block scales times d times the activation block
      * scale as floats (8 per block) to {@code scratch} from byte {@code at}, and returns the
      * row's minimum term (dmin times each sub-block minimum times its activation sum).
-     * {@code stage} is an 8-byte slot of scratch the packed scales pass through.
      */
-    private static float kScales(MemorySegment w, long w0, long blocks, long blockBytes, MemorySegment scales,
-                                 long sc0, MemorySegment sums, long s0, MemorySegment scratch, long at, long stage) {
+    static float kScales(MemorySegment w, long w0, long blocks, long blockBytes, MemorySegment scales,
+                         long sc0, MemorySegment sums, long s0, MemorySegment scratch, long at) {
         FloatVector mins = FloatVector.zero(F8);
-        IntVector pairs = IntVector.fromArray(I8, BYTE_PAIRS, 0);
-        for (long b = 0; b < blocks; b++) {
-            long o = w0 + b * blockBytes;
-            long sb = s0 + b * 64;
-            float d = Float.float16ToFloat(w.get(SHORT, o)) * scales.get(FLOAT, sc0 + 4 * b);
-            long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
-            int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
-            scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, stage, FusedDot.kScales(sc, sc8));
-            ((FloatVector) ByteVector.fromMemorySegment(B8, scratch, stage, LE).convertShape(VectorOperators.B2F, F8, 0))
-                    .mul(d).intoMemorySegment(scratch, at + b * 32, LE);
-            long minima = FusedDot.kMins(sc, sc8);
-            // minimum j (per 32 values) times the two activation sums (per 16) it covers, in
-            // two 8-lane vectors: each minimum byte is spread over two lanes
-            FloatVector mLo = (FloatVector) IntVector.broadcast(I8, (int) minima)
-                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
-            FloatVector mHi = (FloatVector) IntVector.broadcast(I8, (int) (minima >>> 32))
-                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
-            mins = mLo.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
-                    .add(mHi.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT, o + 2))), mins);
+        IntVector shifts = IntVector.fromArray(I4, HEADER_SHIFTS, 0);
+        IntVector masks = IntVector.fromArray(I4, HEADER_MASKS, 0);
+        IntVector highMasks = IntVector.fromArray(I4, HEADER_HIGH_MASKS, 0);
+        long rowBytes = blocks * blockBytes;
+        long b = 0;
+        // the stride is not a constant, so this is no counted loop: C2 keeps one compare per
+        // access instead of range-check-elimination set-up that costs more than a few blocks
+        for (long o = 0; o < rowBytes; o += blockBytes, b++) {
+            long sb = s0 + 64 * b;
+            IntVector h = IntVector.fromMemorySegment(I4, w, w0 + o, LE);
+            ByteVector k = h.rearrange(PICK).lanewise(VectorOperators.LSHR, shifts).and(masks)
+                    .or(h.rearrange(HIGH).lanewise(VectorOperators.LSHR, 2).and(highMasks)).reinterpretAsBytes();
+            int dm = h.lane(0);
+            ((FloatVector) k.convertShape(VectorOperators.B2F, F8, 0))
+                    .mul(Float.float16ToFloat((short) dm) * scales.get(FLOAT, sc0 + 4 * b))
+                    .intoMemorySegment(scratch, at + 32 * b, LE);
+            mins = ((FloatVector) k.rearrange(MIN_LO).convertShape(VectorOperators.B2F, F8, 0))
+                    .mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
+                    .add(((FloatVector) k.rearrange(MIN_HI).convertShape(VectorOperators.B2F, F8, 0))
+                            .mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat((short) (dm >>> 16))), mins);
         }
         return mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #kScales} of the two Q4_K rows at bytes {@code w0} and {@code w1} in one loop (the
+     * activation scale and sums loaded once for both): the first row's scales from byte 0 of
+     * {@code scratch}, the second's from {@code rowB}, and the two minimum terms as floats at
+     * {@code 2 * rowB} and {@code 2 * rowB + 4} (two results, and a method returns one float).
+     */
+    static void kScalesPair(MemorySegment w, long w0, long w1, long blocks, long blockBytes,
+                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch,
+                            long rowB) {
+        FloatVector minA = FloatVector.zero(F8);
+        FloatVector minB = minA;
+        IntVector shifts = IntVector.fromArray(I4, HEADER_SHIFTS, 0);
+        IntVector masks = IntVector.fromArray(I4, HEADER_MASKS, 0);
+        IntVector highMasks = IntVector.fromArray(I4, HEADER_HIGH_MASKS, 0);
+        long rowBytes = blocks * blockBytes;
+        long b = 0;
+        // not a counted loop (the stride is no constant), as in kScales
+        for (long o = 0; o < rowBytes; o += blockBytes, b++) {
+            long sb = s0 + 64 * b;
+            float a = scales.get(FLOAT, sc0 + 4 * b);
+            FloatVector sLo = FloatVector.fromMemorySegment(F8, sums, sb, LE);
+            FloatVector sHi = FloatVector.fromMemorySegment(F8, sums, sb + 32, LE);
+            IntVector h = IntVector.fromMemorySegment(I4, w, w0 + o, LE);
+            ByteVector k = h.rearrange(PICK).lanewise(VectorOperators.LSHR, shifts).and(masks)
+                    .or(h.rearrange(HIGH).lanewise(VectorOperators.LSHR, 2).and(highMasks)).reinterpretAsBytes();
+            int dm = h.lane(0);
+            ((FloatVector) k.convertShape(VectorOperators.B2F, F8, 0)).mul(Float.float16ToFloat((short) dm) * a)
+                    .intoMemorySegment(scratch, 32 * b, LE);
+            minA = ((FloatVector) k.rearrange(MIN_LO).convertShape(VectorOperators.B2F, F8, 0)).mul(sLo)
+                    .add(((FloatVector) k.rearrange(MIN_HI).convertShape(VectorOperators.B2F, F8, 0)).mul(sHi))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat((short) (dm >>> 16))), minA);
+            h = IntVector.fromMemorySegment(I4, w, w1 + o, LE);
+            k = h.rearrange(PICK).lanewise(VectorOperators.LSHR, shifts).and(masks)
+                    .or(h.rearrange(HIGH).lanewise(VectorOperators.LSHR, 2).and(highMasks)).reinterpretAsBytes();
+            dm = h.lane(0);
+            ((FloatVector) k.convertShape(VectorOperators.B2F, F8, 0)).mul(Float.float16ToFloat((short) dm) * a)
+                    .intoMemorySegment(scratch, rowB + 32 * b, LE);
+            minB = ((FloatVector) k.rearrange(MIN_LO).convertShape(VectorOperators.B2F, F8, 0)).mul(sLo)
+                    .add(((FloatVector) k.rearrange(MIN_HI).convertShape(VectorOperators.B2F, F8, 0)).mul(sHi))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat((short) (dm >>> 16))), minB);
+        }
+        scratch.set(FLOAT, 2 * rowB, minA.reduceLanes(VectorOperators.ADD));
+        scratch.set(FLOAT, 2 * rowB + 4, minB.reduceLanes(VectorOperators.ADD));
     }
 
     /**
@@ -176,7 +235,7 @@ final class IntDot {
      */
     private static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
                                 MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
-        float mins = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
+        float mins = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0);
         FloatVector accLo = FloatVector.zero(F8);
         FloatVector accHi = accLo;
         long chunks = 4 * blocks;
@@ -216,7 +275,7 @@ final class IntDot {
                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
                            long outIndex, MemorySegment scratch) {
         if (WIDE) {
-            IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+            IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
         } else {
             dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
         }
@@ -228,8 +287,9 @@ final class IntDot {
                               long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
         long rowB = 32 * blocks;
-        float minsA = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0, 2 * rowB);
-        float minsB = kScales(w, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB, 2 * rowB);
+        kScalesPair(w, w0, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
+        float minsA = scratch.get(FLOAT, 2 * rowB);
+        float minsB = scratch.get(FLOAT, 2 * rowB + 4);
         FloatVector accA = FloatVector.zero(F8);
         FloatVector accA2 = accA;
         FloatVector accB = accA;
@@ -307,7 +367,7 @@ final class IntDot {
      */
     private static float dotQ5K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
                                 MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
-        float mins = kScales(w, w0, blocks, 176, scales, sc0, sums, s0, scratch, 0, 64 * blocks);
+        float mins = kScales(w, w0, blocks, 176, scales, sc0, sums, s0, scratch, 0);
         FloatVector accLo = FloatVector.zero(F8);
         FloatVector accHi = accLo;
         long chunks = 4 * blocks;

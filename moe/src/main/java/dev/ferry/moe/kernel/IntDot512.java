@@ -33,118 +33,85 @@ final class IntDot512 {
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
     private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
-    /** Shifts that spread the 4 bytes of an int over 8 lanes, each byte twice; twice over. */
-    private static final int[] BYTE_PAIRS = {0, 0, 8, 8, 16, 16, 24, 24, 0, 0, 8, 8, 16, 16, 24, 24};
     /** Lanes 8-15. */
     private static final long UPPER_HALF = 0xFF00L;
 
     private IntDot512() {
     }
 
-    /** Q4_K row against int16 activations; arguments as {@link IntDot#dot}. */
+    /**
+     * Q4_K row against int16 activations; arguments as {@link IntDot#dot}. The scales first
+     * ({@link IntDot#kScales}), then one loop over the row's 32-byte chunks with no loop per
+     * block inside it, as the 256-bit kernel (a 4-iteration loop per block made C2 set up a
+     * pre/main/post loop with range checks for every block there).
+     */
     static float dotQ4K(MemorySegment w, long w0, long blocks, MemorySegment q, long q0,
-                        MemorySegment scales, long sc0, MemorySegment sums, long s0) {
+                        MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch) {
+        float mins = IntDot.kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0);
         FloatVector accLo = FloatVector.zero(F16);
         FloatVector accHi = accLo;
-        FloatVector mins = accLo;
-        IntVector pairs = IntVector.fromArray(I16, BYTE_PAIRS, 0);
-        VectorMask<Integer> upper = VectorMask.fromLong(I16, UPPER_HALF);
-        for (long b = 0; b < blocks; b++) {
-            long o = w0 + b * 144;
-            long ab = q0 + b * 512;
-            float d = Float.float16ToFloat(w.get(SHORT, o)) * scales.get(FLOAT, sc0 + 4 * b);
-            float dmin = Float.float16ToFloat(w.get(SHORT, o + 2));
-            long sc = w.get(ValueLayout.JAVA_LONG_UNALIGNED, o + 4);
-            int sc8 = w.get(ValueLayout.JAVA_INT_UNALIGNED, o + 12);
-            long kscales = FusedDot.kScales(sc, sc8);
-            long minima = FusedDot.kMins(sc, sc8);
-            // minimum j (per 32 values) spread over the two activation sums (per 16) it covers
-            FloatVector m = (FloatVector) IntVector.broadcast(I16, (int) minima)
-                    .blend(IntVector.broadcast(I16, (int) (minima >>> 32)), upper)
-                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0);
-            mins = m.mul(FloatVector.fromMemorySegment(F16, sums, s0 + b * 64, LE))
-                    .fma(FloatVector.broadcast(F16, dmin), mins);
-            // each pass: 32 packed bytes, low nibbles sub-block 2p, high nibbles sub-block 2p+1
-            for (int p = 0; p < 4; p++) {
-                long ap = ab + 128L * p;
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, o + 16 + 32L * p, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
-                IntVector lo = v.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S32, q, ap, LE)).reinterpretAsInts();
-                IntVector hi = v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromMemorySegment(S32, q, ap + 64, LE))
-                        .reinterpretAsInts();
-                lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accLo = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, d * (int) (kscales >>> (16 * p) & 0xFF)), accLo);
-                accHi = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, d * (int) (kscales >>> (16 * p + 8) & 0xFF)), accHi);
-            }
+        long chunks = 4 * blocks;
+        for (long j = 0; j < chunks; j++) {
+            // chunk j of block j / 4: 32 packed bytes, low nibbles sub-block 2p, high nibbles 2p+1
+            long qo = w0 + 16 + 32 * j + 16 * (j >> 2);
+            long ap = q0 + 128 * j;
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            IntVector lo = v.and((short) 0x0F).mul(ShortVector.fromMemorySegment(S32, q, ap, LE)).reinterpretAsInts();
+            IntVector hi = v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromMemorySegment(S32, q, ap + 64, LE))
+                    .reinterpretAsInts();
+            lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accLo = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, 8 * j)), accLo);
+            accHi = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, 8 * j + 4)), accHi);
         }
-        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins;
     }
 
-    /** Two Q4_K rows against one activation row; arguments as {@link IntDot#dotQ4KPair}. */
+    /** Two Q4_K rows against one activation row; arguments as {@link IntDot#dotQ4KPair}, one chunk loop as {@link #dotQ4K}. */
     static void dotQ4KPair(MemorySegment w, long w0, long w1, long cols, MemorySegment q, long q0,
                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment out,
-                           long outIndex) {
+                           long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
+        long rowB = 32 * blocks;
+        IntDot.kScalesPair(w, w0, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
+        float minsA = scratch.get(FLOAT, 2 * rowB);
+        float minsB = scratch.get(FLOAT, 2 * rowB + 4);
         FloatVector accA = FloatVector.zero(F16);
+        FloatVector accA2 = accA;
         FloatVector accB = accA;
-        FloatVector minsA = accA;
-        FloatVector minsB = accA;
-        IntVector pairs = IntVector.fromArray(I16, BYTE_PAIRS, 0);
-        VectorMask<Integer> upper = VectorMask.fromLong(I16, UPPER_HALF);
-        for (long b = 0; b < blocks; b++) {
-            long oa = w0 + b * 144;
-            long ob = w1 + b * 144;
-            long ab = q0 + b * 512;
-            float dx = scales.get(FLOAT, sc0 + 4 * b);
-            float da = Float.float16ToFloat(w.get(SHORT, oa)) * dx;
-            float db = Float.float16ToFloat(w.get(SHORT, ob)) * dx;
-            FloatVector blockSums = FloatVector.fromMemorySegment(F16, sums, s0 + b * 64, LE);
-            long scA = w.get(ValueLayout.JAVA_LONG_UNALIGNED, oa + 4);
-            int sc8A = w.get(ValueLayout.JAVA_INT_UNALIGNED, oa + 12);
-            long scB = w.get(ValueLayout.JAVA_LONG_UNALIGNED, ob + 4);
-            int sc8B = w.get(ValueLayout.JAVA_INT_UNALIGNED, ob + 12);
-            long kscA = FusedDot.kScales(scA, sc8A);
-            long kscB = FusedDot.kScales(scB, sc8B);
-            long minA = FusedDot.kMins(scA, sc8A);
-            long minB = FusedDot.kMins(scB, sc8B);
-            minsA = ((FloatVector) IntVector.broadcast(I16, (int) minA).blend(IntVector.broadcast(I16, (int) (minA >>> 32)), upper)
-                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0)).mul(blockSums)
-                    .fma(FloatVector.broadcast(F16, Float.float16ToFloat(w.get(SHORT, oa + 2))), minsA);
-            minsB = ((FloatVector) IntVector.broadcast(I16, (int) minB).blend(IntVector.broadcast(I16, (int) (minB >>> 32)), upper)
-                    .lanewise(VectorOperators.LSHR, pairs).and(0xFF).convert(VectorOperators.I2F, 0)).mul(blockSums)
-                    .fma(FloatVector.broadcast(F16, Float.float16ToFloat(w.get(SHORT, ob + 2))), minsB);
-            for (int p = 0; p < 4; p++) {
-                long ap = ab + 128L * p;
-                ShortVector xLo = ShortVector.fromMemorySegment(S32, q, ap, LE);
-                ShortVector xHi = ShortVector.fromMemorySegment(S32, q, ap + 64, LE);
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, oa + 16 + 32L * p, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
-                IntVector lo = v.and((short) 0x0F).mul(xLo).reinterpretAsInts();
-                IntVector hi = v.lanewise(VectorOperators.LSHR, 4).mul(xHi).reinterpretAsInts();
-                lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accA = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, da * (int) (kscA >>> (16 * p) & 0xFF)), accA);
-                accA = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, da * (int) (kscA >>> (16 * p + 8) & 0xFF)), accA);
-                v = (ShortVector) ByteVector.fromMemorySegment(B32, w, ob + 16 + 32L * p, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
-                lo = v.and((short) 0x0F).mul(xLo).reinterpretAsInts();
-                hi = v.lanewise(VectorOperators.LSHR, 4).mul(xHi).reinterpretAsInts();
-                lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                accB = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, db * (int) (kscB >>> (16 * p) & 0xFF)), accB);
-                accB = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F16, db * (int) (kscB >>> (16 * p + 8) & 0xFF)), accB);
-            }
+        FloatVector accB2 = accA;
+        long chunks = 4 * blocks;
+        for (long j = 0; j < chunks; j++) {
+            long qo = 16 + 32 * j + 16 * (j >> 2);
+            long ap = q0 + 128 * j;
+            ShortVector xLo = ShortVector.fromMemorySegment(S32, q, ap, LE);
+            ShortVector xHi = ShortVector.fromMemorySegment(S32, q, ap + 64, LE);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, w0 + qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            IntVector lo = v.and((short) 0x0F).mul(xLo).reinterpretAsInts();
+            IntVector hi = v.lanewise(VectorOperators.LSHR, 4).mul(xHi).reinterpretAsInts();
+            lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accA = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, 8 * j)), accA);
+            accA2 = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, 8 * j + 4)), accA2);
+            v = (ShortVector) ByteVector.fromMemorySegment(B32, w, w1 + qo, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            lo = v.and((short) 0x0F).mul(xLo).reinterpretAsInts();
+            hi = v.lanewise(VectorOperators.LSHR, 4).mul(xHi).reinterpretAsInts();
+            lo = lo.add(lo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            hi = hi.add(hi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            accB = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, rowB + 8 * j)), accB);
+            accB2 = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(F16, scratch.get(FLOAT, rowB + 8 * j + 4)), accB2);
         }
-        out.setAtIndex(FLOAT, outIndex, accA.reduceLanes(VectorOperators.ADD) - minsA.reduceLanes(VectorOperators.ADD));
-        out.setAtIndex(FLOAT, outIndex + 1,
-                accB.reduceLanes(VectorOperators.ADD) - minsB.reduceLanes(VectorOperators.ADD));
+        out.setAtIndex(FLOAT, outIndex, accA.add(accA2).reduceLanes(VectorOperators.ADD) - minsA);
+        out.setAtIndex(FLOAT, outIndex + 1, accB.add(accB2).reduceLanes(VectorOperators.ADD) - minsB);
     }
 
     /** Q6_K row against int16 activations; arguments as {@link IntDot#dot}, scratch of {@link IntDot#scratchBytes}. */

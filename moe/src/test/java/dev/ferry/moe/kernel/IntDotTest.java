@@ -32,7 +32,7 @@ class IntDotTest {
             if (this == V256) {
                 IntDot.dotQ4KPair256(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
             } else {
-                IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex);
+                IntDot512.dotQ4KPair(w, w0, w1, cols, q, q0, scales, sc0, sums, s0, out, outIndex, scratch);
             }
         }
     }
