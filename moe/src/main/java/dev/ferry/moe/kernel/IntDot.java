@@ -67,7 +67,7 @@ final class IntDot {
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
      * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
-     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one block's 16), so the
+     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one half block's 8), so the
      * inner loop broadcasts each from memory (a load) instead of converting and multiplying it there.
      */
     static long scratchBytes(long cols) {
@@ -417,47 +417,43 @@ final class IntDot {
         FloatVector acc2 = acc1;
         FloatVector acc3 = acc1;
         FloatVector acc4 = acc1;
-        for (long b = 0; b < blocks; b++) {
-            long o = w0 + b * 210;
-            long ab = q0 + b * 512;
-            long sb = sumsOffset + b * 64;
+        long halves = 2 * blocks;
+        // One flat loop over half blocks (128 values, 8 scales, two groups). A 4-group loop
+        // inside the block loop became a pre/main/post loop nest with a peeled first group, its
+        // range-check set-up run again for every block; the 2-group loop here stays one plain loop.
+        for (long j = 0; j < halves; j++) {
+            long o = w0 + 210 * (j >> 1);
+            long half = j & 1;
+            long ql = o + 64 * half;
+            long qh = o + 128 + 32 * half;
+            long ap = q0 + 256 * j;
             float dw = Float.float16ToFloat(w.get(SHORT, o + 208));
-            float d = dw * scales.get(FLOAT, sc0 + 4 * b);
-            // the 16 int8 scales times the 16 activation sums: -32 * dw * that is the block's offset
-            FloatVector k0 = (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, o + 192, LE)
+            // the half's 8 int8 scales times its 8 activation sums: -32 * dw * that is its offset
+            FloatVector k = (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, o + 192 + 8 * half, LE)
                     .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector k1 = (FloatVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_64, w, o + 200, LE)
-                    .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector blockOffset = k0.mul(FloatVector.fromMemorySegment(F8, sums, sb, LE))
-                    .add(k1.mul(FloatVector.fromMemorySegment(F8, sums, sb + 32, LE)));
-            acc1 = blockOffset.fma(FloatVector.broadcast(F8, -32 * dw), acc1);
-            // the scales times d, floats 0-15 of scratch: broadcast from memory in the group loop
-            FloatVector dv = FloatVector.broadcast(F8, d);
-            k0.mul(dv).intoMemorySegment(scratch, 0, LE);
-            k1.mul(dv).intoMemorySegment(scratch, 32, LE);
-            // group g: 16 positions l of half block g/2; low bits at ql+l and ql+32+l, high bits
-            // at qh+l; the four values of a position go to activations 0, 32, 64, 96 apart and
-            // use scales 2 apart (byte offset sc of the first)
-            for (int g = 0; g < 4; g++) {
-                long sc = 4L * (8 * (g >> 1) + (g & 1));
-                long ql = o + 64L * (g >> 1) + 16L * (g & 1);
-                long qh = o + 128 + 16L * g;
-                long ap = ab + 256L * (g >> 1) + 32L * (g & 1);
-                ShortVector qa = (ShortVector) ByteVector.fromMemorySegment(B16, w, ql, LE)
+            acc1 = k.mul(FloatVector.fromMemorySegment(F8, sums, sumsOffset + 32 * j, LE))
+                    .fma(FloatVector.broadcast(F8, -32 * dw), acc1);
+            // the scales times d, floats 0-7 of scratch: broadcast from memory in the group loop
+            k.mul(dw * scales.get(FLOAT, sc0 + 4 * (j >> 1))).intoMemorySegment(scratch, 0, LE);
+            // group l: 16 positions at ql + 16l (and ql + 32 + 16l), high bits at qh + 16l; the
+            // four values of a position go to activations 64 bytes apart and use scales 2 apart
+            for (int l = 0; l < 2; l++) {
+                long a = ap + 32 * l;
+                ShortVector qa = (ShortVector) ByteVector.fromMemorySegment(B16, w, ql + 16 * l, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                ShortVector qb = (ShortVector) ByteVector.fromMemorySegment(B16, w, ql + 32, LE)
+                ShortVector qb = (ShortVector) ByteVector.fromMemorySegment(B16, w, ql + 32 + 16 * l, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B16, w, qh, LE)
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B16, w, qh + 16 * l, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
                 ShortVector p1 = qa.and((short) 0x0F).or(h.and((short) 3).lanewise(VectorOperators.LSHL, 4))
-                        .mul(ShortVector.fromMemorySegment(S16, q, ap, LE));
+                        .mul(ShortVector.fromMemorySegment(S16, q, a, LE));
                 ShortVector p2 = qb.and((short) 0x0F).or(h.and((short) 12).lanewise(VectorOperators.LSHL, 2))
-                        .mul(ShortVector.fromMemorySegment(S16, q, ap + 64, LE));
+                        .mul(ShortVector.fromMemorySegment(S16, q, a + 64, LE));
                 ShortVector p3 = qa.lanewise(VectorOperators.LSHR, 4).or(h.and((short) 48))
-                        .mul(ShortVector.fromMemorySegment(S16, q, ap + 128, LE));
+                        .mul(ShortVector.fromMemorySegment(S16, q, a + 128, LE));
                 ShortVector p4 = qb.lanewise(VectorOperators.LSHR, 4)
                         .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 48))
-                        .mul(ShortVector.fromMemorySegment(S16, q, ap + 192, LE));
+                        .mul(ShortVector.fromMemorySegment(S16, q, a + 192, LE));
                 IntVector i1 = p1.reinterpretAsInts();
                 IntVector i2 = p2.reinterpretAsInts();
                 IntVector i3 = p3.reinterpretAsInts();
@@ -467,13 +463,13 @@ final class IntDot {
                 i3 = i3.add(i3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                 i4 = i4.add(i4.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                 acc1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, sc)), acc1);
+                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 4 * l)), acc1);
                 acc2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, sc + 8)), acc2);
+                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 4 * l + 8)), acc2);
                 acc3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, sc + 16)), acc3);
+                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 4 * l + 16)), acc3);
                 acc4 = ((FloatVector) i4.convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, sc + 24)), acc4);
+                        .fma(FloatVector.broadcast(F8, scratch.get(FLOAT, 4 * l + 24)), acc4);
             }
         }
         return acc1.add(acc2).add(acc3.add(acc4)).reduceLanes(VectorOperators.ADD);

@@ -418,8 +418,12 @@ public final class MatMul implements AutoCloseable {
                 for (; t + 4 <= nt; t += 4) {
                     // group t/4 holds 4 * cols floats; chunk c0 starts 4 * c0 floats into it
                     long g = (long) t * colBytes + 4 * ac;
-                    Gemm.dot2x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
-                    Gemm.dot2x4(wseg, w0 + 2 * ws, ws, grouped, g, steps, part, t + 2 * nt, nt);
+                    if (Gemm.FOUR_BY_FOUR) {
+                        Gemm.dot4x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
+                    } else {
+                        Gemm.dot2x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
+                        Gemm.dot2x4(wseg, w0 + 2 * ws, ws, grouped, g, steps, part, t + 2 * nt, nt);
+                    }
                     if (steps * Gemm.L < n) {
                         // columns past the last whole vector (widths that are not a multiple of it)
                         for (int i = 0; i < ROW_GROUP; i++) {
