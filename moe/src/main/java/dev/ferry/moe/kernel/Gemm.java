@@ -36,9 +36,12 @@ final class Gemm {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         long w1 = w0 + ws;
-        long bound = steps * L * 4;
-        long ak = g;
-        for (long k = 0; k < bound; k += 4L * L, ak += 16L * L) {
+        // an int loop: a long one becomes a strip-mined loop nest whose extra live values made C2
+        // move a row base through a vector register and back on every iteration
+        int n = (int) steps;
+        for (int s = 0; s < n; s++) {
+            long k = 4L * L * s;
+            long ak = g + 16L * L * s;
             FloatVector v = FloatVector.fromMemorySegment(F, w, w0 + k, LE);
             FloatVector u = FloatVector.fromMemorySegment(F, w, w1 + k, LE);
             FloatVector x = FloatVector.fromMemorySegment(F, a, ak, LE);
