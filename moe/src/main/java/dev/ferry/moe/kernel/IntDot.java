@@ -51,7 +51,8 @@ final class IntDot {
     /**
      * A Q4_K/Q5_K block header as 4 ints (d and dmin, then the 12 packed scale bytes) to the 8
      * scale bytes and the 8 minimum bytes: ints 1, 3, 2, 3 shifted and masked (the low 6 bits or
-     * 4 bits), or'ed with the top 2 bits of ints 1, 1, 2, 2 moved to bits 4-5.
+     * 4 bits), or'ed with the top 2 bits of ints 1, 1, 2, 2 moved to bits 4-5: the vector form of
+     * {@link FusedDot#kScales(long, int)} and {@link FusedDot#kMins(long, int)} in one step.
      */
     private static final VectorShuffle<Integer> PICK = VectorShuffle.fromValues(I4, 1, 3, 2, 3);
     private static final VectorShuffle<Integer> HIGH = VectorShuffle.fromValues(I4, 1, 1, 2, 2);
