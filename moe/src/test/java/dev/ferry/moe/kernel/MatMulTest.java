@@ -54,6 +54,8 @@ class MatMulTest {
                 cases.add(Arguments.of(type, 37L, few, 3, p, 1));
                 cases.add(Arguments.of(type, 9L, many, 17, p, 2));
                 cases.add(Arguments.of(type, 13L, few, 64, p, 2));
+                // runs of Gemm.OUTER_TOKENS, a group of 4 and a single token after them
+                cases.add(Arguments.of(type, 8L, many, Gemm.OUTER_TOKENS + 5, p, 1));
                 cases.add(Arguments.of(type, 67L, many, 1, p, 2));
                 cases.add(Arguments.of(type, 11L, many, 2, p, 1));
             }
