@@ -3,6 +3,7 @@
 # alternated every round): on a shared, noisy machine this compares like with like where
 # back-to-back runs do not.
 #   bench/kernel-ab.sh OLD.jar,NEW.jar Q4_K [TOKENS ROWS COLS THREADS ROUNDS SECONDS]
+# (a JAR may be a class path, PATCH.jar:ferry.jar: ferry.jar with the classes in PATCH.jar replaced)
 # Runs with the JIT flags bin/ferry uses (no tiered compilation, so C2 code from the start).
 # java is $JAVA, else $JAVA_HOME/bin/java, else ./jdk/bin/java, else the jlink image
 # cli/target/ferry-jdk.tar.xz unpacked into a temp dir. The harness (bench/ab) is compiled with

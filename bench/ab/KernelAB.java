@@ -30,7 +30,13 @@ public final class KernelAB {
         double seconds = args.length > 8 ? Double.parseDouble(args[8]) : 3;
         Method[] timers = new Method[jars.length];
         for (int i = 0; i < jars.length; i++) {
-            URL[] urls = {timing.toUri().toURL(), Path.of(jars[i]).toUri().toURL()};
+            // a jar may be a class path: PATCH.jar:ferry.jar runs ferry.jar with a few classes replaced
+            String[] path = jars[i].split(":");
+            URL[] urls = new URL[path.length + 1];
+            urls[0] = timing.toUri().toURL();
+            for (int j = 0; j < path.length; j++) {
+                urls[j + 1] = Path.of(path[j]).toUri().toURL();
+            }
             ClassLoader loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader());
             timers[i] = loader.loadClass("KernelTiming").getMethod("bestNsPerMac", String.class, int.class,
                     long.class, long.class, int.class, double.class);
