@@ -127,6 +127,14 @@ final class Gemm {
     static final int OUTER_TOKENS = 2 * L;
 
     /**
+     * True where runs of {@link #OUTER_TOKENS} tokens go through {@link #outer4x2}: 8-lane AVX2,
+     * where it measured 1.2-1.5x {@link #dot2x4} (Q4_K, 16-64 tokens). With 16 lanes
+     * {@link #dot4x4} already keeps 16 accumulators in AVX-512's 32 registers, and the 512-bit outer
+     * block measured 0.9-1.1x of it (32 tokens, 2 threads, Xeon), so it is not used there.
+     */
+    static final boolean OUTER_PRODUCT = L == 8;
+
+    /**
      * 4 rows at byte offsets w0, w0 + ws, w0 + 2 ws, w0 + 3 ws of w, times {@link #OUTER_TOKENS}
      * tokens whose values are stored column-major from byte a0 of a ({@link #transpose}), over
      * {@code n} columns; adds row i's sums as one run of tokens at {@code part[p0 + i * ps]}.

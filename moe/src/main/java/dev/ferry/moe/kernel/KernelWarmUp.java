@@ -28,8 +28,13 @@ public final class KernelWarmUp {
 
     /** Rows of each warm-up matrix: little time per call, whole row groups. */
     static final int ROWS = 64;
-    /** Tokens of the batch phase: whole groups of four for {@link Gemm#dot2x4} plus a remainder of three. */
-    static final int BATCH_TOKENS = 7;
+    /**
+     * Tokens of the batch phase: a run for {@link Gemm#outer4x2} where it is used, whole groups of
+     * four for {@link Gemm#dot2x4} and a remainder of three. A branch the warm-up never takes is
+     * compiled as a trap that the first prefill through it springs: with the outer block used on
+     * the Xeon and a 7-token warm-up, pp128 ran at 53-66 t/s warmed against 124-160 unwarmed.
+     */
+    static final int BATCH_TOKENS = (Gemm.OUTER_PRODUCT ? Gemm.OUTER_TOKENS : 0) + 7;
     /**
      * Time per weight and token under which a call counts as compiled code: C2's kernels need
      * 0.05-0.3 ns on one thread, C1's and the interpreter's 5-80 ns; half-compiled calls (C2

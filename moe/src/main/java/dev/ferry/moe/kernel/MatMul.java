@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that workers take from a shared counter. Within an item, rows go in groups of four: the
  * group's weights are decoded to float32 one 512-column chunk at a time (kept in L1) and
  * multiplied with every token of the current token tile (sized to stay in L2; its activations
- * copied per work item: runs of {@link Gemm#OUTER_TOKENS} tokens column-major for the
+ * copied per work item: on AVX2 runs of {@link Gemm#OUTER_TOKENS} tokens column-major for the
  * outer-product block, the rest in groups of 4 tokens interleaved per vector for the
  * dot-product blocks), so each weight block is read from memory once per tile. A few
  * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones
@@ -344,13 +344,14 @@ public final class MatMul implements AutoCloseable {
 
     /**
      * The rounded activations of grouped pairs p0..p0+nt-1, from byte t * 4 * cols for token t:
-     * runs of {@link Gemm#OUTER_TOKENS} tokens column-major for {@link Gemm#outer4x2}, then each
-     * complete group of 4 of the rest interleaved for {@link Gemm#dot2x4}.
+     * where {@link Gemm#OUTER_PRODUCT}, runs of {@link Gemm#OUTER_TOKENS} tokens column-major for
+     * {@link Gemm#outer4x2}; then each complete group of 4 of the rest interleaved for
+     * {@link Gemm#dot2x4}.
      */
     private void interleaveTile(int p0, int nt, MemorySegment grouped) {
         long colBytes = cols * 4;
         int t = 0;
-        for (; t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
+        for (; Gemm.OUTER_PRODUCT && t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
             Gemm.transpose(act, tokenIndex, p0 + t, colBytes, cols, grouped, (long) t * colBytes);
         }
         for (; t + 4 <= nt; t += 4) {
@@ -420,7 +421,7 @@ public final class MatMul implements AutoCloseable {
             long ac = c0 * 4;
             int t = 0;
             if (nr == ROW_GROUP) {
-                for (; t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
+                for (; Gemm.OUTER_PRODUCT && t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
                     // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
                     Gemm.outer4x2(wseg, w0, ws, grouped, (long) t * colBytes + Gemm.OUTER_TOKENS * ac, n, part, t, nt);
                 }

@@ -26,10 +26,19 @@ class KernelWarmUpTest {
             KernelWarmUp.Report report = KernelWarmUp.run(matrices, Precision.QUANTIZED, 50_000_000L, NO_LIMIT);
 
             List<String> order = report.steps().stream().map(s -> s.type() + "x" + s.tokens()).toList();
-            assertEquals(List.of("Q6_Kx1", "Q8_0x1", "Q6_Kx7", "Q8_0x7"), order);
+            int batch = KernelWarmUp.BATCH_TOKENS;
+            assertEquals(List.of("Q6_Kx1", "Q8_0x1", "Q6_Kx" + batch, "Q8_0x" + batch), order);
             assertTrue(report.summary().startsWith("kernels warmed up in "), report.summary());
             assertTrue(report.summary().contains("(Q6_K, Q8_0)"), report.summary());
         }
+    }
+
+    @Test
+    void theBatchStepCoversAnOuterRunGroupsOfFourAndARemainder() {
+        // a run for the outer-product block where it is used, then groups of four and a remainder
+        int expected = (Gemm.OUTER_PRODUCT ? Gemm.OUTER_TOKENS : 0) + 4 + 3;
+        assertEquals(expected, KernelWarmUp.BATCH_TOKENS);
+        assertTrue(KernelWarmUp.BATCH_TOKENS % 4 != 0, "a remainder past the groups of four");
     }
 
     @Test
@@ -51,7 +60,9 @@ class KernelWarmUpTest {
             assertEquals(4, report.steps().size());
             assertTrue(report.steps().stream().allMatch(s -> s.calls() == 0 && !s.compiled()));
             assertFalse(report.compiled());
-            assertTrue(report.summary().endsWith("; not yet compiled: Q4_K x1, F32 x1, Q4_K x7, F32 x7"), report.summary());
+            int batch = KernelWarmUp.BATCH_TOKENS;
+            assertTrue(report.summary().endsWith("; not yet compiled: Q4_K x1, F32 x1, Q4_K x" + batch + ", F32 x" + batch),
+                    report.summary());
         }
     }
 
