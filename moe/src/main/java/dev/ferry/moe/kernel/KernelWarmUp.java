@@ -34,7 +34,7 @@ public final class KernelWarmUp {
      * compiled as a trap that the first prefill through it springs: with the outer block used on
      * the Xeon and a 7-token warm-up, pp128 ran at 53-66 t/s warmed against 124-160 unwarmed.
      */
-    static final int BATCH_TOKENS = (Gemm.OUTER_PRODUCT ? Gemm.OUTER_TOKENS : 0) + 7;
+    public static final int BATCH_TOKENS = (Gemm.OUTER_PRODUCT ? Gemm.OUTER_TOKENS : 0) + 7;
     /**
      * Time per weight and token under which a call counts as compiled code: C2's kernels need
      * 0.05-0.3 ns on one thread, C1's and the interpreter's 5-80 ns; half-compiled calls (C2

@@ -104,7 +104,7 @@ class QwenWarmUpTest {
                 List<GgmlType> types = session.warmUpPlan(name -> true).matrices().stream().map(WeightMatrix::type).toList();
                 List<String> expected = new java.util.ArrayList<>();
                 types.forEach(t -> expected.add(t + "x1"));
-                types.forEach(t -> expected.add(t + "x7"));
+                types.forEach(t -> expected.add(t + "x" + KernelWarmUp.BATCH_TOKENS));
                 assertEquals(expected, report.steps().stream().map(st -> st.type() + "x" + st.tokens()).toList());
                 warm = lastLogits(session, ids, arena, vocab);
             }
