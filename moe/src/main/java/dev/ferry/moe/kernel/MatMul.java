@@ -323,8 +323,9 @@ public final class MatMul implements AutoCloseable {
             long base = itemExpert[item] * expertBytes;
             int pairStart = itemPairStart[item];
             int pairCount = itemPairCount[item];
-            for (int t0 = 0; t0 < pairCount; t0 += tile) {
-                int nt = Math.min(tile, pairCount - t0);
+            int step = tileStep(pairCount);
+            for (int t0 = 0; t0 < pairCount; t0 += step) {
+                int nt = Math.min(step, pairCount - t0);
                 if (usesGemm(nt) && groupedFrom[worker] != pairStart + t0) {
                     interleaveTile(pairStart + t0, nt, grouped);
                     groupedFrom[worker] = pairStart + t0;
@@ -335,6 +336,22 @@ public final class MatMul implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Tokens per tile for an item of n tokens. On the outer-product path: as few tiles as
+     * {@link #tile} allows, split evenly and rounded up to whole runs of
+     * {@link Gemm#OUTER_TOKENS} where that still fits (64 tokens of a 7168-column matrix, 18 per
+     * tile, go as four runs of 16 instead of 18, 18, 18 and 10, three of them with leftovers).
+     */
+    private int tileStep(int n) {
+        if (!Gemm.OUTER_PRODUCT || n <= tile) {
+            return tile;
+        }
+        int tiles = (n + tile - 1) / tile;
+        int even = (n + tiles - 1) / tiles;
+        int runs = (even + Gemm.OUTER_TOKENS - 1) / Gemm.OUTER_TOKENS * Gemm.OUTER_TOKENS;
+        return runs <= tile ? runs : even;
     }
 
     /** True when nt tokens per row go through the decoded-rows FMA kernels (not a decode-and-dot kernel). */

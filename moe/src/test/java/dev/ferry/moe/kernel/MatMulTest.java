@@ -56,6 +56,8 @@ class MatMulTest {
                 cases.add(Arguments.of(type, 13L, few, 64, p, 2));
                 // runs of Gemm.OUTER_TOKENS, a group of 4 and a single token after them
                 cases.add(Arguments.of(type, 8L, many, Gemm.OUTER_TOKENS + 5, p, 1));
+                // wide rows: a token tile holds only 16 tokens, so 37 go in several tiles
+                cases.add(Arguments.of(type, 5L, 8192L, 37, p, 2));
                 cases.add(Arguments.of(type, 67L, many, 1, p, 2));
                 cases.add(Arguments.of(type, 11L, many, 2, p, 1));
             }
