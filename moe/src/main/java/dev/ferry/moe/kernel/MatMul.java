@@ -18,10 +18,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Precision}), in parallel. Work is then cut into items of (matrix or expert, row range)
  * that workers take from a shared counter. Within an item, rows go in groups of four: the
  * group's weights are decoded to float32 one 512-column chunk at a time (kept in L1) and
- * multiplied with every token of the current token tile (sized to stay in L2; its activations
- * copied per work item: on AVX2 runs of {@link Gemm#OUTER_TOKENS} tokens column-major for the
- * outer-product block, the rest in groups of 4 tokens interleaved per vector for the
- * dot-product blocks), so each weight block is read from memory once per tile. A few
+ * multiplied with every token of the current token tile (its activations copied per work item:
+ * on AVX2 runs of {@link Gemm#OUTER_TOKENS} tokens column-major for the outer-product block, the
+ * rest in groups of 4 tokens interleaved per vector for the dot-product blocks), so each weight
+ * block is read from memory once per tile. On AVX-512 a row group goes through all its chunks
+ * before the next, so the whole tile stays in L2 ({@link #TILE_BYTES}); on AVX2 blocks of
+ * {@link #ROW_BLOCK} rows go chunk by chunk, so only a chunk's slice of a larger tile must stay
+ * in cache ({@link #BLOCK_TILE_BYTES}: 64 tokens of a 7168-column matrix in one tile instead of
+ * four). A few
  * tokens per row (decode, small expert batches) use decode-and-dot kernels instead: integer ones
  * ({@link IntDot}: Q4_K, Q6_K and, on AVX2, Q4_0 and Q5_K, on Q8_K or Q8_0 activations kept as
  * int16) or float ones ({@link FusedDot}) where they exist.
@@ -39,6 +43,13 @@ public final class MatMul implements AutoCloseable {
     /** Bytes of rounded activations one token tile may occupy (half of a Zen 4 L2). */
     private static final long TILE_BYTES = 512 * 1024;
     private static final int ROW_GROUP = 4;
+    /** Rows {@link #rowBlocks} takes through each chunk before the next chunk (a multiple of ROW_GROUP). */
+    private static final int ROW_BLOCK = 32;
+    /**
+     * Bytes of activations one token tile may occupy on the row-block path: only a chunk's slice
+     * of them is in use at a time, so this bounds memory, not cache.
+     */
+    private static final long BLOCK_TILE_BYTES = 2L * 1024 * 1024;
     /** Up to this many tokens per weight row, fused decode-and-dot beats decoding to scratch. */
     private static final int FUSED_MAX_TOKENS = 2;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -124,9 +135,9 @@ public final class MatMul implements AutoCloseable {
         this.partial = new float[workers][];
         for (int i = 0; i < workers; i++) {
             decoded[i] = arena.allocate(Math.max(4L * ROW_GROUP * CHUNK, IntDot.scratchBytes(maxCols)), 64);
-            // a token tile holds at most TILE_BYTES of activations (see setMatrix)
-            groups[i] = arena.allocate(Math.min(TILE_BYTES, Math.multiplyExact(4 * maxCols, (long) maxTokens)), 64);
-            partial[i] = new float[ROW_GROUP * maxTokens];
+            // a token tile holds at most tileBytes() of activations (see setMatrix)
+            groups[i] = arena.allocate(Math.min(tileBytes(), Math.multiplyExact(4 * maxCols, (long) maxTokens)), 64);
+            partial[i] = new float[(Gemm.OUTER_PRODUCT ? ROW_BLOCK : ROW_GROUP) * maxTokens];
         }
         this.identity = new int[maxTokens];
         for (int i = 0; i < maxTokens; i++) {
@@ -278,7 +289,12 @@ public final class MatMul implements AutoCloseable {
         outStride = os;
         tokenIndex = tokIdx;
         outputRow = rowIdx;
-        tile = (int) Math.max(1, Math.min(maxTokens, TILE_BYTES / (4 * c)));
+        tile = (int) Math.max(1, Math.min(maxTokens, tileBytes() / (4 * c)));
+    }
+
+    /** Bytes of activations a token tile may occupy: see {@link #TILE_BYTES} and {@link #BLOCK_TILE_BYTES}. */
+    private static long tileBytes() {
+        return Gemm.OUTER_PRODUCT ? BLOCK_TILE_BYTES : TILE_BYTES;
     }
 
     /** Rows per work item: about four items per worker overall, a multiple of the row group. */
@@ -329,6 +345,10 @@ public final class MatMul implements AutoCloseable {
                 if (usesGemm(nt) && groupedFrom[worker] != pairStart + t0) {
                     interleaveTile(pairStart + t0, nt, grouped);
                     groupedFrom[worker] = pairStart + t0;
+                }
+                if (Gemm.OUTER_PRODUCT && usesGemm(nt)) {
+                    rowBlocks(base, itemRowStart[item], itemRowEnd[item], pairStart + t0, nt, scratch, grouped, part);
+                    continue;
                 }
                 for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
                     int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
@@ -417,66 +437,103 @@ public final class MatMul implements AutoCloseable {
             return;
         }
         Arrays.fill(part, 0, ROW_GROUP * nt, 0f);
-        long colBytes = cols * 4;
         for (long c0 = 0; c0 < cols; c0 += CHUNK) {
-            long n = Math.min(CHUNK, cols - c0);
-            MemorySegment wseg;
-            long w0;
-            long ws;
-            if (type == GgmlType.F32) {
-                wseg = data;
-                w0 = base + r * rowBytes + c0 * 4;
-                ws = rowBytes;
-            } else {
-                for (int i = 0; i < nr; i++) {
-                    RowDecoder.decode(type, data, base + (r + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
+            chunk(base, r, nr, c0, p0, nt, scratch, grouped, part, 0);
+        }
+        writeRows(r, nr, p0, nt, part, 0);
+    }
+
+    /**
+     * Rows r0..r1-1 against the tokens of grouped pairs p0..p0+nt-1, {@link #ROW_BLOCK} rows at a
+     * time and chunk by chunk across each block's row groups: while a chunk's columns are in use,
+     * only that slice of the tile's activations needs to stay in cache (nt x 2 KiB), not the whole
+     * tile, so a tile can hold {@link #BLOCK_TILE_BYTES} and each weight is decoded once for that
+     * many tokens.
+     */
+    private void rowBlocks(long base, long r0, long r1, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
+                           float[] part) {
+        for (long rb = r0; rb < r1; rb += ROW_BLOCK) {
+            int rows = (int) Math.min(ROW_BLOCK, r1 - rb);
+            Arrays.fill(part, 0, rows * nt, 0f);
+            for (long c0 = 0; c0 < cols; c0 += CHUNK) {
+                for (int i = 0; i < rows; i += ROW_GROUP) {
+                    chunk(base, rb + i, Math.min(ROW_GROUP, rows - i), c0, p0, nt, scratch, grouped, part, i * nt);
                 }
-                wseg = scratch;
-                w0 = 0;
-                ws = 4L * CHUNK;
             }
-            long ac = c0 * 4;
-            int t = 0;
-            if (nr == ROW_GROUP) {
-                for (; Gemm.OUTER_PRODUCT && t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
-                    // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
-                    Gemm.outer4x2(wseg, w0, ws, grouped, (long) t * colBytes + Gemm.OUTER_TOKENS * ac, n, part, t, nt);
+            for (int i = 0; i < rows; i += ROW_GROUP) {
+                writeRows(rb + i, Math.min(ROW_GROUP, rows - i), p0, nt, part, i * nt);
+            }
+        }
+    }
+
+    /**
+     * Columns c0..c0+CHUNK-1 of rows r..r+nr-1 against the tile's nt tokens, added to
+     * {@code part[q + i * nt + u]} for row i and token u.
+     */
+    private void chunk(long base, long r, int nr, long c0, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
+                       float[] part, int q) {
+        long colBytes = cols * 4;
+        long n = Math.min(CHUNK, cols - c0);
+        MemorySegment wseg;
+        long w0;
+        long ws;
+        if (type == GgmlType.F32) {
+            wseg = data;
+            w0 = base + r * rowBytes + c0 * 4;
+            ws = rowBytes;
+        } else {
+            for (int i = 0; i < nr; i++) {
+                RowDecoder.decode(type, data, base + (r + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
+            }
+            wseg = scratch;
+            w0 = 0;
+            ws = 4L * CHUNK;
+        }
+        long ac = c0 * 4;
+        int t = 0;
+        if (nr == ROW_GROUP) {
+            for (; Gemm.OUTER_PRODUCT && t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
+                // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
+                Gemm.outer4x2(wseg, w0, ws, grouped, (long) t * colBytes + Gemm.OUTER_TOKENS * ac, n, part, q + t, nt);
+            }
+            long steps = Gemm.steps(n);
+            for (; t + 4 <= nt; t += 4) {
+                // group t/4 holds 4 * cols floats; chunk c0 starts 4 * c0 floats into it
+                long g = (long) t * colBytes + 4 * ac;
+                if (Gemm.FOUR_BY_FOUR) {
+                    Gemm.dot4x4(wseg, w0, ws, grouped, g, steps, part, q + t, nt);
+                } else {
+                    Gemm.dot2x4(wseg, w0, ws, grouped, g, steps, part, q + t, nt);
+                    Gemm.dot2x4(wseg, w0 + 2 * ws, ws, grouped, g, steps, part, q + t + 2 * nt, nt);
                 }
-                long steps = Gemm.steps(n);
-                for (; t + 4 <= nt; t += 4) {
-                    // group t/4 holds 4 * cols floats; chunk c0 starts 4 * c0 floats into it
-                    long g = (long) t * colBytes + 4 * ac;
-                    if (Gemm.FOUR_BY_FOUR) {
-                        Gemm.dot4x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
-                    } else {
-                        Gemm.dot2x4(wseg, w0, ws, grouped, g, steps, part, t, nt);
-                        Gemm.dot2x4(wseg, w0 + 2 * ws, ws, grouped, g, steps, part, t + 2 * nt, nt);
-                    }
-                    if (steps * Gemm.L < n) {
-                        // columns past the last whole vector (widths that are not a multiple of it)
-                        for (int i = 0; i < ROW_GROUP; i++) {
-                            for (int u = t; u < t + 4; u++) {
-                                part[i * nt + u] += Gemm.dotRange(wseg, w0 + i * ws, act,
-                                        tokenIndex[p0 + u] * colBytes + ac, steps * Gemm.L, n);
-                            }
+                if (steps * Gemm.L < n) {
+                    // columns past the last whole vector (widths that are not a multiple of it)
+                    for (int i = 0; i < ROW_GROUP; i++) {
+                        for (int u = t; u < t + 4; u++) {
+                            part[q + i * nt + u] += Gemm.dotRange(wseg, w0 + i * ws, act,
+                                    tokenIndex[p0 + u] * colBytes + ac, steps * Gemm.L, n);
                         }
                     }
                 }
-                for (; t < nt; t++) {
-                    Gemm.dot4x1(wseg, w0, ws, act, tokenIndex[p0 + t] * colBytes + ac, n, part, t, nt);
-                }
-            } else {
-                for (int i = 0; i < nr; i++) {
-                    for (int u = 0; u < nt; u++) {
-                        part[i * nt + u] += Gemm.dot1x1(wseg, w0 + i * ws, act,
-                                tokenIndex[p0 + u] * colBytes + ac, n);
-                    }
+            }
+            for (; t < nt; t++) {
+                Gemm.dot4x1(wseg, w0, ws, act, tokenIndex[p0 + t] * colBytes + ac, n, part, q + t, nt);
+            }
+        } else {
+            for (int i = 0; i < nr; i++) {
+                for (int u = 0; u < nt; u++) {
+                    part[q + i * nt + u] += Gemm.dot1x1(wseg, w0 + i * ws, act,
+                            tokenIndex[p0 + u] * colBytes + ac, n);
                 }
             }
         }
+    }
+
+    /** Rows r..r+nr-1 of the output for the tile's tokens, from {@code part[q + i * nt + u]}. */
+    private void writeRows(long r, int nr, int p0, int nt, float[] part, int q) {
         for (int i = 0; i < nr; i++) {
             for (int u = 0; u < nt; u++) {
-                out.setAtIndex(FLOAT, outputRow[p0 + u] * outStride + r + i, part[i * nt + u]);
+                out.setAtIndex(FLOAT, outputRow[p0 + u] * outStride + r + i, part[q + i * nt + u]);
             }
         }
     }

@@ -56,8 +56,10 @@ class MatMulTest {
                 cases.add(Arguments.of(type, 13L, few, 64, p, 2));
                 // runs of Gemm.OUTER_TOKENS, a group of 4 and a single token after them
                 cases.add(Arguments.of(type, 8L, many, Gemm.OUTER_TOKENS + 5, p, 1));
-                // wide rows: a token tile holds only 16 tokens, so 37 go in several tiles
-                cases.add(Arguments.of(type, 5L, 8192L, 37, p, 2));
+                // wide rows: on AVX2 a token tile holds 32 tokens here, so 37 go in two tiles
+                cases.add(Arguments.of(type, 5L, 16384L, 37, p, 2));
+                // more rows than one row block, with a run, a group of four and a single token
+                cases.add(Arguments.of(type, 70L, few, Gemm.OUTER_TOKENS + 5, p, 2));
                 cases.add(Arguments.of(type, 67L, many, 1, p, 2));
                 cases.add(Arguments.of(type, 11L, many, 2, p, 1));
             }
