@@ -159,12 +159,8 @@ public final class MatMul implements AutoCloseable {
         checkRows(y, tokens - 1, yStride, w.rows(), "y");
         roundActivations(w.type(), w.cols(), x, xStride, tokens);
         setMatrix(w.type(), w.data(), w.rows(), w.cols(), 0, y, yStride, identity, identity);
-        int chunkRows = chunkRows(w.rows(), 1);
-        ensureItems((int) ((w.rows() + chunkRows - 1) / chunkRows));
         items = 0;
-        for (long r = 0; r < w.rows(); r += chunkRows) {
-            addItem(0, r, Math.min(w.rows(), r + chunkRows), 0, tokens);
-        }
+        addItems(0, w.rows(), chunkRows(w.rows(), 1), 0, tokens);
         compute();
     }
 
@@ -196,14 +192,9 @@ public final class MatMul implements AutoCloseable {
                 batch.groupedRows());
         int active = batch.activeExperts();
         int chunkRows = chunkRows(w.rows(), active);
-        int perExpert = (int) ((w.rows() + chunkRows - 1) / chunkRows);
-        ensureItems(perExpert * active);
         items = 0;
         for (int i = 0; i < active; i++) {
-            for (long r = 0; r < w.rows(); r += chunkRows) {
-                addItem(batch.expert(i), r, Math.min(w.rows(), r + chunkRows), batch.groupOffset(i),
-                        batch.tokenCount(i));
-            }
+            addItems(batch.expert(i), w.rows(), chunkRows, batch.groupOffset(i), batch.tokenCount(i));
         }
         compute();
     }
@@ -305,17 +296,31 @@ public final class MatMul implements AutoCloseable {
         return (int) Math.max(ROW_GROUP, Math.min(chunk, rows));
     }
 
-    private void ensureItems(int n) {
-        if (itemExpert.length < n) {
-            itemExpert = new int[n];
-            itemRowStart = new int[n];
-            itemRowEnd = new int[n];
-            itemPairStart = new int[n];
-            itemPairCount = new int[n];
+    /**
+     * The items of one matrix or expert: its token tiles ({@link #tileStep}) outermost, then its
+     * row ranges, so that consecutive items share a tile and a worker copies a tile's activations
+     * once, not once per row range.
+     */
+    private void addItems(int expert, long rows, int chunkRows, int pairStart, int pairCount) {
+        int step = tileStep(pairCount);
+        for (int t0 = 0; t0 < pairCount; t0 += step) {
+            int nt = Math.min(step, pairCount - t0);
+            for (long r = 0; r < rows; r += chunkRows) {
+                addItem(expert, r, Math.min(rows, r + chunkRows), pairStart + t0, nt);
+            }
         }
     }
 
     private void addItem(int expert, long r0, long r1, int pairStart, int pairCount) {
+        if (items == itemExpert.length) {
+            // grows to the largest call's item count, then stays
+            int n = 2 * items;
+            itemExpert = Arrays.copyOf(itemExpert, n);
+            itemRowStart = Arrays.copyOf(itemRowStart, n);
+            itemRowEnd = Arrays.copyOf(itemRowEnd, n);
+            itemPairStart = Arrays.copyOf(itemPairStart, n);
+            itemPairCount = Arrays.copyOf(itemPairCount, n);
+        }
         itemExpert[items] = expert;
         itemRowStart[items] = (int) r0;
         itemRowEnd[items] = (int) r1;
@@ -337,23 +342,20 @@ public final class MatMul implements AutoCloseable {
         int item;
         while ((item = nextItem.getAndIncrement()) < items) {
             long base = itemExpert[item] * expertBytes;
-            int pairStart = itemPairStart[item];
-            int pairCount = itemPairCount[item];
-            int step = tileStep(pairCount);
-            for (int t0 = 0; t0 < pairCount; t0 += step) {
-                int nt = Math.min(step, pairCount - t0);
-                if (usesGemm(nt) && groupedFrom[worker] != pairStart + t0) {
-                    interleaveTile(pairStart + t0, nt, grouped);
-                    groupedFrom[worker] = pairStart + t0;
-                }
-                if (Gemm.OUTER_PRODUCT && usesGemm(nt)) {
-                    rowBlocks(base, itemRowStart[item], itemRowEnd[item], pairStart + t0, nt, scratch, grouped, part);
-                    continue;
-                }
-                for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
-                    int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
-                    rowGroup(base, r, nr, pairStart + t0, nt, scratch, grouped, part);
-                }
+            // one token tile per item (addItems)
+            int p0 = itemPairStart[item];
+            int nt = itemPairCount[item];
+            if (usesGemm(nt) && groupedFrom[worker] != p0) {
+                interleaveTile(p0, nt, grouped);
+                groupedFrom[worker] = p0;
+            }
+            if (Gemm.OUTER_PRODUCT && usesGemm(nt)) {
+                rowBlocks(base, itemRowStart[item], itemRowEnd[item], p0, nt, scratch, grouped, part);
+                continue;
+            }
+            for (long r = itemRowStart[item]; r < itemRowEnd[item]; r += ROW_GROUP) {
+                int nr = (int) Math.min(ROW_GROUP, itemRowEnd[item] - r);
+                rowGroup(base, r, nr, p0, nt, scratch, grouped, part);
             }
         }
     }
