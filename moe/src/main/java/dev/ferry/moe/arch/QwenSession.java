@@ -245,14 +245,14 @@ final class QwenSession implements InferenceSession {
         int heads = c.headCount();
         int group = c.groupSize();
         long items = (long) attnTokens * c.headCountKv();
-        long from = items * worker / workers;
-        long to = items * (worker + 1) / workers;
         int hd = c.keyLength();
         int vd = c.valueLength();
         float scale = (float) (1.0 / Math.sqrt(hd));
         long sBase = (long) worker * group * contextLength;
         long row = (long) worker * Math.max(hd, vd);
-        for (long item = from; item < to; item++) {
+        // items dealt round robin: under the causal mask a later token costs more, so contiguous
+        // ranges gave the last worker most of the work in prefill
+        for (long item = worker; item < items; item += workers) {
             int t = (int) (item / c.headCountKv());
             int kvh = (int) (item % c.headCountKv());
             int last = attnStartPos + t;
