@@ -61,10 +61,20 @@ final class QwenSession implements InferenceSession {
     private final MemorySegment ffnGate;
     private final MemorySegment ffnUp;
     private final MemorySegment scores;
-    /** Per worker: the key or value row attention is reading, as float32. */
+    /** Per worker: the key or value row attention is reading, as float32 (one-token steps). */
     private final MemorySegment rows;
+    /**
+     * Prefill: the layer's key and value rows of every position attended, as float32, converted
+     * once per layer instead of once per query token and position. Grown as prompts reach further
+     * (its own arena, replaced when it grows).
+     */
+    private Arena rowsArena;
+    private MemorySegment keyRows;
+    private MemorySegment valueRows;
+    private int rowsCapacity;
 
     private final WorkerPool.Task attentionTask = this::attentionWorker;
+    private final WorkerPool.Task convertRowsTask = this::convertRowsWorker;
     private final MicroBatches.Steps steps = new MicroBatches.Steps() {
         @Override
         public void forward(int[] tokens, int offset, int n) {
@@ -231,6 +241,10 @@ final class QwenSession implements InferenceSession {
         attnLayer = l;
         attnTokens = n;
         attnStartPos = position;
+        if (n > 1) {
+            ensureRows(position + n);
+            pool.run(convertRowsTask);
+        }
         pool.run(attentionTask);
         long attnWidth = (long) c.headCount() * c.valueLength();
         matmul.matmul(layer.wo(), attn, attnWidth, n, xb, embd);
@@ -241,6 +255,29 @@ final class QwenSession implements InferenceSession {
      * Causal grouped-query attention for the (token, KV head) pairs of one worker: each key and
      * value row is read (converted from float16) once and used for all query heads of its group.
      */
+    private void ensureRows(int positions) {
+        if (positions <= rowsCapacity) {
+            return;
+        }
+        int capacity = Math.min(contextLength, Math.max(positions, 2 * rowsCapacity));
+        if (rowsArena != null) {
+            rowsArena.close();
+        }
+        rowsArena = Arena.ofShared();
+        keyRows = rowsArena.allocate((long) capacity * c.keyWidth() * Float.BYTES, 64);
+        valueRows = rowsArena.allocate((long) capacity * c.valueWidth() * Float.BYTES, 64);
+        rowsCapacity = capacity;
+    }
+
+    /** Converts this worker's share of the key and value rows of positions 0..attnStartPos+attnTokens-1. */
+    private void convertRowsWorker(int worker, int workers) {
+        int positions = attnStartPos + attnTokens;
+        int from = (int) ((long) positions * worker / workers);
+        int to = (int) ((long) positions * (worker + 1) / workers);
+        cache.readKeyRows(attnLayer, from, to - from, keyRows, (long) from * c.keyWidth());
+        cache.readValueRows(attnLayer, from, to - from, valueRows, (long) from * c.valueWidth());
+    }
+
     private void attentionWorker(int worker, int workers) {
         int heads = c.headCount();
         int group = c.groupSize();
@@ -258,10 +295,16 @@ final class QwenSession implements InferenceSession {
             int last = attnStartPos + t;
             long qo = (long) t * c.queryWidth() + (long) kvh * group * hd;
             for (int p = 0; p <= last; p++) {
-                cache.readKey(attnLayer, p, kvh * hd, rows, row, hd);
+                MemorySegment key = keyRows;
+                long ko = (long) p * c.keyWidth() + (long) kvh * hd;
+                if (attnTokens == 1) {
+                    cache.readKey(attnLayer, p, kvh * hd, rows, row, hd);
+                    key = rows;
+                    ko = row;
+                }
                 for (int j = 0; j < group; j++) {
                     VectorOps.set(scores, sBase + (long) j * contextLength + p,
-                            VectorOps.dot(rows, row, q, qo + (long) j * hd, hd) * scale);
+                            VectorOps.dot(key, ko, q, qo + (long) j * hd, hd) * scale);
                 }
             }
             long oo = (long) t * heads * vd + (long) kvh * group * vd;
@@ -270,9 +313,15 @@ final class QwenSession implements InferenceSession {
             }
             attn.asSlice(oo * Float.BYTES, (long) group * vd * Float.BYTES).fill((byte) 0);
             for (int p = 0; p <= last; p++) {
-                cache.readValue(attnLayer, p, kvh * vd, rows, row, vd);
+                MemorySegment value = valueRows;
+                long vo = (long) p * c.valueWidth() + (long) kvh * vd;
+                if (attnTokens == 1) {
+                    cache.readValue(attnLayer, p, kvh * vd, rows, row, vd);
+                    value = rows;
+                    vo = row;
+                }
                 for (int j = 0; j < group; j++) {
-                    VectorOps.axpy(VectorOps.get(scores, sBase + (long) j * contextLength + p), rows, row, attn,
+                    VectorOps.axpy(VectorOps.get(scores, sBase + (long) j * contextLength + p), value, vo, attn,
                             oo + (long) j * vd, vd);
                 }
             }
@@ -388,6 +437,9 @@ final class QwenSession implements InferenceSession {
         }
         matmul.close();
         cache.close();
+        if (rowsArena != null) {
+            rowsArena.close();
+        }
         arena.close();
     }
 }
