@@ -94,13 +94,13 @@ public final class KvCache implements AutoCloseable {
      */
     public void readKeyRows(int layer, int from, int count, MemorySegment dst, long di) {
         checkRows(from, count);
-        readRun(keys[layer], keyType, (long) from * keyWidth, dst, di, (long) count * keyWidth);
+        read(keys[layer], keyType, (long) from * keyWidth, dst, di, (long) count * keyWidth);
     }
 
     /** The whole value rows of positions {@code from..from+count-1}, as {@link #readKeyRows}. */
     public void readValueRows(int layer, int from, int count, MemorySegment dst, long di) {
         checkRows(from, count);
-        readRun(values[layer], valueType, (long) from * valueWidth, dst, di, (long) count * valueWidth);
+        read(values[layer], valueType, (long) from * valueWidth, dst, di, (long) count * valueWidth);
     }
 
     private void checkRows(int from, int count) {
@@ -110,17 +110,9 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    private static void readRun(MemorySegment src, KvCacheType type, long srcIndex, MemorySegment dst, long di, long n) {
+    private static void read(MemorySegment src, KvCacheType type, long srcIndex, MemorySegment dst, long di, long n) {
         if (type == KvCacheType.F32) {
             MemorySegment.copy(src, srcIndex * 4, dst, di * 4, n * 4);
-        } else {
-            dev.ferry.moe.ops.VectorOps.halfToFloat(src, srcIndex, dst, di, n);
-        }
-    }
-
-    private static void read(MemorySegment src, KvCacheType type, long srcIndex, MemorySegment dst, long di, int n) {
-        if (type == KvCacheType.F32) {
-            MemorySegment.copy(src, srcIndex * 4, dst, di * 4, (long) n * 4);
         } else {
             dev.ferry.moe.ops.VectorOps.halfToFloat(src, srcIndex, dst, di, n);
         }
