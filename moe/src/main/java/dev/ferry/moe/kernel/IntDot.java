@@ -36,7 +36,7 @@ import jdk.incubator.vector.VectorSpecies;
  * keeps vectors in registers when the loop is one compiled method. The species here are fixed
  * at 256 bits, {@link #AVAILABLE} says whether the machine runs them natively; where the
  * preferred species has 512 bits ({@link #WIDE}) the same products run in {@link IntDot512}
- * (Q4_0 and Q5_K have only these 256-bit kernels; {@link #handles} offers them on AVX2 machines).
+ * (Q4_0 and Q5_K have only these 256-bit kernels; {@link #handles} offers Q5_K on AVX2 machines only).
  */
 final class IntDot {
 
@@ -68,11 +68,12 @@ final class IntDot {
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
      * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
-     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one half block's 8), so the
-     * inner loop broadcasts each from memory (a load) instead of converting and multiplying it there.
+     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one half block's 8, or at 512
+     * bits a block's 8 scale vectors), so the inner loop loads each from memory instead of converting
+     * and multiplying it there.
      */
     static long scratchBytes(long cols) {
-        return Math.max(64, 64 * (cols / 256) + 8);
+        return Math.max(512, 64 * (cols / 256) + 8);
     }
 
     /** True when 256-bit vectors are native (AVX2 or wider): the preferred int species has 256 bits or more. */
@@ -90,10 +91,11 @@ final class IntDot {
      */
     static boolean handles(GgmlType type) {
         return switch (type) {
-            case Q4_K, Q6_K -> true;
-            // 256-bit kernels only: on AVX-512 (WIDE) the fused float kernels run 16 lanes wide,
-            // and the two have not been measured against each other there yet
-            case Q4_0, Q5_K -> !WIDE;
+            // Q4_0 has only the 256-bit kernel, and on the AVX-512 Xeon it ran 1.1-1.5x the
+            // 16-lane fused float kernel (one thread, 768 x 2048)
+            case Q4_K, Q6_K, Q4_0 -> true;
+            // Q5_K's 256-bit kernel only matched the fused float kernel there: AVX-512 keeps that one
+            case Q5_K -> !WIDE;
             default -> false;
         };
     }
