@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link IntDot}'s kernels with 512-bit vectors, for machines with AVX-512 (same arguments,
  * same results up to float summation order). A 32-lane int16 vector holds one whole 32-value
  * Q4_K sub-block, or 32 positions of a Q6_K half block, so each multiply, pairwise sum,
- * conversion and FMA does twice the work of the 256-bit kernel: the decode kernels are bound
- * by their instruction count, not by memory, on the machines measured so far.
+ * conversion and FMA does twice the work of the 256-bit kernel. With the weights in cache the
+ * kernels are bound by their instruction count; streamed from memory on the Xeon, decode waits
+ * for its loads as much (bench/README.md, step 13).
  *
  * <p>Q6_K has one scale per 16 values: after the pairwise sum, int lanes 0-7 of a product
  * belong to one scale and lanes 8-15 to the next, so each scale vector is a shuffle of the
