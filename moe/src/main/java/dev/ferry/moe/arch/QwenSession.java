@@ -251,10 +251,7 @@ final class QwenSession implements InferenceSession {
         addRows(xb, n);
     }
 
-    /**
-     * Causal grouped-query attention for the (token, KV head) pairs of one worker: each key and
-     * value row is read (converted from float16) once and used for all query heads of its group.
-     */
+    /** Grows the float32 copies of the layer's key and value rows to hold {@code positions} rows. */
     private void ensureRows(int positions) {
         if (positions <= rowsCapacity) {
             return;
@@ -278,6 +275,12 @@ final class QwenSession implements InferenceSession {
         cache.readValueRows(attnLayer, from, to - from, valueRows, (long) from * c.valueWidth());
     }
 
+    /**
+     * Causal grouped-query attention for the (token, KV head) pairs of one worker: each key and
+     * value row is read (converted from float16) once and used for all query heads of its group,
+     * four heads at a time where the group allows ({@link VectorOps#dot4}, and in prefill
+     * {@link VectorOps#weightedRows4}): independent sums instead of one FMA chain per head.
+     */
     private void attentionWorker(int worker, int workers) {
         int heads = c.headCount();
         int group = c.groupSize();
@@ -302,7 +305,12 @@ final class QwenSession implements InferenceSession {
                     key = rows;
                     ko = row;
                 }
-                for (int j = 0; j < group; j++) {
+                int j = 0;
+                for (; j + 4 <= group; j += 4) {
+                    VectorOps.dot4(key, ko, q, qo + (long) j * hd, hd, hd, scale, scores,
+                            sBase + (long) j * contextLength + p, contextLength);
+                }
+                for (; j < group; j++) {
                     VectorOps.set(scores, sBase + (long) j * contextLength + p,
                             VectorOps.dot(key, ko, q, qo + (long) j * hd, hd) * scale);
                 }
@@ -311,7 +319,19 @@ final class QwenSession implements InferenceSession {
             for (int j = 0; j < group; j++) {
                 VectorOps.softmax(scores, sBase + (long) j * contextLength, last + 1);
             }
-            attn.asSlice(oo * Float.BYTES, (long) group * vd * Float.BYTES).fill((byte) 0);
+            // prefill has every value row as float32: four heads' weighted sums at a time
+            int first = 0;
+            if (attnTokens > 1) {
+                for (; first + 4 <= group; first += 4) {
+                    VectorOps.weightedRows4(scores, sBase + (long) first * contextLength, contextLength, valueRows,
+                            (long) kvh * vd, c.valueWidth(), last + 1, vd, attn, oo + (long) first * vd, vd);
+                }
+            }
+            if (first == group) {
+                continue;
+            }
+            attn.asSlice((oo + (long) first * vd) * Float.BYTES, (long) (group - first) * vd * Float.BYTES)
+                    .fill((byte) 0);
             for (int p = 0; p <= last; p++) {
                 MemorySegment value = valueRows;
                 long vo = (long) p * c.valueWidth() + (long) kvh * vd;
@@ -320,7 +340,7 @@ final class QwenSession implements InferenceSession {
                     value = rows;
                     vo = row;
                 }
-                for (int j = 0; j < group; j++) {
+                for (int j = first; j < group; j++) {
                     VectorOps.axpy(VectorOps.get(scores, sBase + (long) j * contextLength + p), value, vo, attn,
                             oo + (long) j * vd, vd);
                 }

@@ -62,6 +62,101 @@ public final class VectorOps {
     }
 
     /**
+     * Four dot products against one row: {@code out[o + j * outStride] = scale * (a[ao..ao+n) . b[bo +
+     * j * bStride ..))} for j = 0..3 (one key row against the query heads of its group). Four
+     * accumulators: one dot product alone waits on each FMA's latency.
+     */
+    public static void dot4(MemorySegment a, long ao, MemorySegment b, long bo, long bStride, long n, float scale,
+                            MemorySegment out, long o, long outStride) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
+        long i = 0;
+        long bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, (ao + i) * 4, LE);
+            acc0 = va.fma(FloatVector.fromMemorySegment(F, b, (bo + i) * 4, LE), acc0);
+            acc1 = va.fma(FloatVector.fromMemorySegment(F, b, (bo + bStride + i) * 4, LE), acc1);
+            acc2 = va.fma(FloatVector.fromMemorySegment(F, b, (bo + 2 * bStride + i) * 4, LE), acc2);
+            acc3 = va.fma(FloatVector.fromMemorySegment(F, b, (bo + 3 * bStride + i) * 4, LE), acc3);
+        }
+        float s0 = acc0.reduceLanes(VectorOperators.ADD);
+        float s1 = acc1.reduceLanes(VectorOperators.ADD);
+        float s2 = acc2.reduceLanes(VectorOperators.ADD);
+        float s3 = acc3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float x = a.getAtIndex(FLOAT, ao + i);
+            s0 += x * b.getAtIndex(FLOAT, bo + i);
+            s1 += x * b.getAtIndex(FLOAT, bo + bStride + i);
+            s2 += x * b.getAtIndex(FLOAT, bo + 2 * bStride + i);
+            s3 += x * b.getAtIndex(FLOAT, bo + 3 * bStride + i);
+        }
+        out.setAtIndex(FLOAT, o, s0 * scale);
+        out.setAtIndex(FLOAT, o + outStride, s1 * scale);
+        out.setAtIndex(FLOAT, o + 2 * outStride, s2 * scale);
+        out.setAtIndex(FLOAT, o + 3 * outStride, s3 * scale);
+    }
+
+    /**
+     * Four weighted sums of the same rows, overwriting {@code out}: {@code out[oo + j * outStride + d]
+     * = sum over p < count of w[wo + j * wStride + p] * x[xo + p * xStride + d]} for d < n and j =
+     * 0..3 (attention's values weighted by four heads' probabilities). The sums stay in registers
+     * while the rows go by, two vectors wide, instead of a load and a store of each output per row.
+     */
+    public static void weightedRows4(MemorySegment w, long wo, long wStride, MemorySegment x, long xo, long xStride,
+                                     long count, long n, MemorySegment out, long oo, long outStride) {
+        int lanes = F.length();
+        long d = 0;
+        for (; d + 2L * lanes <= n; d += 2L * lanes) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            for (long p = 0; p < count; p++) {
+                long at = (xo + p * xStride + d) * 4;
+                FloatVector lo = FloatVector.fromMemorySegment(F, x, at, LE);
+                FloatVector hi = FloatVector.fromMemorySegment(F, x, at + 4L * lanes, LE);
+                FloatVector s = FloatVector.broadcast(F, w.getAtIndex(FLOAT, wo + p));
+                a0 = lo.fma(s, a0);
+                b0 = hi.fma(s, b0);
+                s = FloatVector.broadcast(F, w.getAtIndex(FLOAT, wo + wStride + p));
+                a1 = lo.fma(s, a1);
+                b1 = hi.fma(s, b1);
+                s = FloatVector.broadcast(F, w.getAtIndex(FLOAT, wo + 2 * wStride + p));
+                a2 = lo.fma(s, a2);
+                b2 = hi.fma(s, b2);
+                s = FloatVector.broadcast(F, w.getAtIndex(FLOAT, wo + 3 * wStride + p));
+                a3 = lo.fma(s, a3);
+                b3 = hi.fma(s, b3);
+            }
+            long o = (oo + d) * 4;
+            long step = 4L * lanes;
+            a0.intoMemorySegment(out, o, LE);
+            b0.intoMemorySegment(out, o + step, LE);
+            a1.intoMemorySegment(out, o + outStride * 4, LE);
+            b1.intoMemorySegment(out, o + outStride * 4 + step, LE);
+            a2.intoMemorySegment(out, o + 2 * outStride * 4, LE);
+            b2.intoMemorySegment(out, o + 2 * outStride * 4 + step, LE);
+            a3.intoMemorySegment(out, o + 3 * outStride * 4, LE);
+            b3.intoMemorySegment(out, o + 3 * outStride * 4 + step, LE);
+        }
+        for (; d < n; d++) {
+            for (int j = 0; j < 4; j++) {
+                float sum = 0;
+                for (long p = 0; p < count; p++) {
+                    sum += w.getAtIndex(FLOAT, wo + j * wStride + p) * x.getAtIndex(FLOAT, xo + p * xStride + d);
+                }
+                out.setAtIndex(FLOAT, oo + j * outStride + d, sum);
+            }
+        }
+    }
+
+    /**
      * Float16 bits ({@link #HALF_LANES}) to float32, exact: normals and subnormals by rebiasing,
      * Inf/NaN kept.
      */
