@@ -252,24 +252,36 @@ public final class VectorOps {
     }
 
     /**
-     * Softmax over {@code n} floats in place, subtracting the maximum first; the sum is
-     * accumulated in double like ggml's soft_max.
+     * Softmax over {@code n} floats in place, subtracting the maximum first; the exponentials are
+     * summed in float lanes, then in double (ggml's soft_max sums in double).
      */
     public static void softmax(MemorySegment x, long xo, long n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (long i = 0; i < n; i++) {
+        long bound = F.loopBound(n);
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        long i = 0;
+        for (; i < bound; i += F.length()) {
+            vmax = vmax.max(FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
             max = Math.max(max, x.getAtIndex(FLOAT, xo + i));
         }
-        double sum = 0;
-        for (long i = 0; i < n; i++) {
+        // the exponentials 8-16 at a time (the JDK's vector math library), summed in float lanes
+        FloatVector vsum = FloatVector.zero(F);
+        FloatVector shift = FloatVector.broadcast(F, max);
+        for (i = 0; i < bound; i += F.length()) {
+            FloatVector e = FloatVector.fromMemorySegment(F, x, (xo + i) * 4, LE).sub(shift)
+                    .lanewise(VectorOperators.EXP);
+            e.intoMemorySegment(x, (xo + i) * 4, LE);
+            vsum = vsum.add(e);
+        }
+        double sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
             float e = (float) Math.exp(x.getAtIndex(FLOAT, xo + i) - max);
             x.setAtIndex(FLOAT, xo + i, e);
             sum += e;
         }
-        float inv = (float) (1.0 / sum);
-        for (long i = 0; i < n; i++) {
-            x.setAtIndex(FLOAT, xo + i, x.getAtIndex(FLOAT, xo + i) * inv);
-        }
+        scale(x, xo, (float) (1.0 / sum), x, xo, n);
     }
 
     /** SwiGLU: {@code gate[i] = silu(gate[i]) * up[i]} with {@code silu(v) = v / (1 + e^-v)}. */

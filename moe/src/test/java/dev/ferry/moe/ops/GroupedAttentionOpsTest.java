@@ -10,7 +10,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The four-head attention blocks ({@link VectorOps#dot4}, {@link VectorOps#weightedRows4}) against scalar sums. */
+/**
+ * Attention's vector operations against scalar sums: the four-head blocks ({@link VectorOps#dot4},
+ * {@link VectorOps#weightedRows4}) and the softmax over a row of scores.
+ */
 class GroupedAttentionOpsTest {
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -79,6 +82,39 @@ class GroupedAttentionOpsTest {
                 // the two floats between heads are left as they were
                 assertEquals(0x7F7F7F7F, Float.floatToRawIntBits(out.getAtIndex(FLOAT, oo + j * outStride + n)));
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 512, 4099})
+    void softmaxMatchesTheDoubleReference(int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            long xo = 3;
+            MemorySegment x = random(arena, xo + n + 1, n);
+            // scores as attention makes them, spread over a wide range
+            for (long i = 0; i < n; i++) {
+                x.setAtIndex(FLOAT, xo + i, 12 * x.getAtIndex(FLOAT, xo + i));
+            }
+            float after = x.getAtIndex(FLOAT, xo + n);
+            double max = Double.NEGATIVE_INFINITY;
+            for (long i = 0; i < n; i++) {
+                max = Math.max(max, x.getAtIndex(FLOAT, xo + i));
+            }
+            double[] expected = new double[n];
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                expected[i] = Math.exp(x.getAtIndex(FLOAT, xo + i) - max);
+                sum += expected[i];
+            }
+            VectorOps.softmax(x, xo, n);
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                float p = x.getAtIndex(FLOAT, xo + i);
+                assertEquals(expected[i] / sum, p, 2e-6 * Math.max(1e-3, expected[i] / sum) + 1e-9, "value " + i);
+                total += p;
+            }
+            assertEquals(1.0, total, 1e-5);
+            assertEquals(Float.floatToRawIntBits(after), Float.floatToRawIntBits(x.getAtIndex(FLOAT, xo + n)));
         }
     }
 }
