@@ -34,6 +34,7 @@ final class IntDot512 {
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
     private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
+    // one constant per shuffle, not an array: C2 folds a static final field, not an array element
     private static final VectorShuffle<Float> SCALES_0 = scalePair(0);
     private static final VectorShuffle<Float> SCALES_2 = scalePair(2);
     private static final VectorShuffle<Float> SCALES_4 = scalePair(4);
