@@ -68,12 +68,12 @@ final class IntDot {
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
      * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
-     * row, two rows, plus 8 bytes for the pair's two minimum terms; Q6_K: one half block's 8, or at 512
+     * row, two rows; Q6_K: one half block's 8, or at 512
      * bits a block's 8 scale vectors), so the inner loop loads each from memory instead of converting
      * and multiplying it there.
      */
     static long scratchBytes(long cols) {
-        return Math.max(512, 64 * (cols / 256) + 8);
+        return Math.max(512, 64 * (cols / 256));
     }
 
     /** True when 256-bit vectors are native (AVX2 or wider): the preferred int species has 256 bits or more. */
@@ -185,51 +185,6 @@ final class IntDot {
     }
 
     /**
-     * {@link #kScales} of the two Q4_K rows at bytes {@code w0} and {@code w1} in one loop (the
-     * activation scale and sums loaded once for both): the first row's scales from byte 0 of
-     * {@code scratch}, the second's from {@code rowB}, and the two minimum terms as floats at
-     * {@code 2 * rowB} and {@code 2 * rowB + 4} (two results, and a method returns one float).
-     */
-    static void kScalesPair(MemorySegment w, long w0, long w1, long blocks, long blockBytes,
-                            MemorySegment scales, long sc0, MemorySegment sums, long s0, MemorySegment scratch,
-                            long rowB) {
-        FloatVector minA = FloatVector.zero(F8);
-        FloatVector minB = minA;
-        IntVector shifts = IntVector.fromArray(I4, HEADER_SHIFTS, 0);
-        IntVector masks = IntVector.fromArray(I4, HEADER_MASKS, 0);
-        IntVector highMasks = IntVector.fromArray(I4, HEADER_HIGH_MASKS, 0);
-        long rowBytes = blocks * blockBytes;
-        long b = 0;
-        // not a counted loop (the stride is no constant), as in kScales
-        for (long o = 0; o < rowBytes; o += blockBytes, b++) {
-            long sb = s0 + 64 * b;
-            float a = scales.get(FLOAT, sc0 + 4 * b);
-            FloatVector sLo = FloatVector.fromMemorySegment(F8, sums, sb, LE);
-            FloatVector sHi = FloatVector.fromMemorySegment(F8, sums, sb + 32, LE);
-            IntVector h = IntVector.fromMemorySegment(I4, w, w0 + o, LE);
-            ByteVector k = h.rearrange(PICK).lanewise(VectorOperators.LSHR, shifts).and(masks)
-                    .or(h.rearrange(HIGH).lanewise(VectorOperators.LSHR, 2).and(highMasks)).reinterpretAsBytes();
-            int dm = h.lane(0);
-            ((FloatVector) k.convertShape(VectorOperators.B2F, F8, 0)).mul(Float.float16ToFloat((short) dm) * a)
-                    .intoMemorySegment(scratch, 32 * b, LE);
-            minA = ((FloatVector) k.rearrange(MIN_LO).convertShape(VectorOperators.B2F, F8, 0)).mul(sLo)
-                    .add(((FloatVector) k.rearrange(MIN_HI).convertShape(VectorOperators.B2F, F8, 0)).mul(sHi))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat((short) (dm >>> 16))), minA);
-            h = IntVector.fromMemorySegment(I4, w, w1 + o, LE);
-            k = h.rearrange(PICK).lanewise(VectorOperators.LSHR, shifts).and(masks)
-                    .or(h.rearrange(HIGH).lanewise(VectorOperators.LSHR, 2).and(highMasks)).reinterpretAsBytes();
-            dm = h.lane(0);
-            ((FloatVector) k.convertShape(VectorOperators.B2F, F8, 0)).mul(Float.float16ToFloat((short) dm) * a)
-                    .intoMemorySegment(scratch, rowB + 32 * b, LE);
-            minB = ((FloatVector) k.rearrange(MIN_LO).convertShape(VectorOperators.B2F, F8, 0)).mul(sLo)
-                    .add(((FloatVector) k.rearrange(MIN_HI).convertShape(VectorOperators.B2F, F8, 0)).mul(sHi))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat((short) (dm >>> 16))), minB);
-        }
-        scratch.set(FLOAT, 2 * rowB, minA.reduceLanes(VectorOperators.ADD));
-        scratch.set(FLOAT, 2 * rowB + 4, minB.reduceLanes(VectorOperators.ADD));
-    }
-
-    /**
      * One Q4_K row: the scales first ({@link #kScales}), then one loop over the row's 32-byte
      * quant chunks (64 values: low nibbles one sub-block, high nibbles the next). A loop over the
      * four chunks of each block inside the block loop made C2 set up a pre/main/post loop with
@@ -290,9 +245,11 @@ final class IntDot {
                               long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
         long rowB = 32 * blocks;
-        kScalesPair(w, w0, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
-        float minsA = scratch.get(FLOAT, 2 * rowB);
-        float minsB = scratch.get(FLOAT, 2 * rowB + 4);
+        // one row's scales after the other's: the second row starts where the first ends, so the
+        // hardware prefetcher's stream over the first runs on into it (interleaving the two rows'
+        // block headers left the second row's first touches waiting on memory)
+        float minsA = kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0);
+        float minsB = kScales(w, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
         FloatVector accA = FloatVector.zero(F8);
         FloatVector accA2 = accA;
         FloatVector accB = accA;

@@ -84,9 +84,9 @@ final class IntDot512 {
                            long outIndex, MemorySegment scratch) {
         long blocks = cols / 256;
         long rowB = 32 * blocks;
-        IntDot.kScalesPair(w, w0, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
-        float minsA = scratch.get(FLOAT, 2 * rowB);
-        float minsB = scratch.get(FLOAT, 2 * rowB + 4);
+        // one row's scales after the other's, as in IntDot.dotQ4KPair256
+        float minsA = IntDot.kScales(w, w0, blocks, 144, scales, sc0, sums, s0, scratch, 0);
+        float minsB = IntDot.kScales(w, w1, blocks, 144, scales, sc0, sums, s0, scratch, rowB);
         FloatVector accA = FloatVector.zero(F16);
         FloatVector accA2 = accA;
         FloatVector accB = accA;
