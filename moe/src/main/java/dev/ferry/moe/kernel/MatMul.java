@@ -464,9 +464,21 @@ public final class MatMul implements AutoCloseable {
             Arrays.fill(part, 0, rows * nt, 0f);
             for (long c0 = 0; c0 < cols; c0 += CHUNK) {
                 long n = Math.min(CHUNK, cols - c0);
-                MemorySegment wseg = chunkWeights(base, rb, rows, c0, n, scratch);
-                long w0 = chunkStart(base, rb, c0);
-                long ws = chunkStride();
+                MemorySegment wseg;
+                long w0;
+                long ws;
+                if (type == GgmlType.F32) {
+                    wseg = data;
+                    w0 = base + rb * rowBytes + c0 * 4;
+                    ws = rowBytes;
+                } else {
+                    for (int i = 0; i < rows; i++) {
+                        RowDecoder.decode(type, data, base + (rb + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
+                    }
+                    wseg = scratch;
+                    w0 = 0;
+                    ws = 4L * CHUNK;
+                }
                 long ac = c0 * 4;
                 for (int t = 0; t < runTokens; t += Gemm.OUTER_TOKENS) {
                     // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
@@ -494,31 +506,22 @@ public final class MatMul implements AutoCloseable {
     private void chunk(long base, long r, int nr, long c0, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
                        float[] part, int q) {
         long n = Math.min(CHUNK, cols - c0);
-        MemorySegment wseg = chunkWeights(base, r, nr, c0, n, scratch);
-        chunkTokens(wseg, chunkStart(base, r, c0), chunkStride(), nr, 0, c0, n, p0, nt, grouped, part, q);
-    }
-
-    /**
-     * Columns c0..c0+n-1 of rows r..r+nr-1 as float32: the weights themselves for F32, else
-     * decoded into scratch (row i at float i * CHUNK). Row 0 starts at {@link #chunkStart}, the
-     * rows {@link #chunkStride} bytes apart.
-     */
-    private MemorySegment chunkWeights(long base, long r, int nr, long c0, long n, MemorySegment scratch) {
+        MemorySegment wseg;
+        long w0;
+        long ws;
         if (type == GgmlType.F32) {
-            return data;
+            wseg = data;
+            w0 = base + r * rowBytes + c0 * 4;
+            ws = rowBytes;
+        } else {
+            for (int i = 0; i < nr; i++) {
+                RowDecoder.decode(type, data, base + (r + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
+            }
+            wseg = scratch;
+            w0 = 0;
+            ws = 4L * CHUNK;
         }
-        for (int i = 0; i < nr; i++) {
-            RowDecoder.decode(type, data, base + (r + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
-        }
-        return scratch;
-    }
-
-    private long chunkStart(long base, long r, long c0) {
-        return type == GgmlType.F32 ? base + r * rowBytes + c0 * 4 : 0;
-    }
-
-    private long chunkStride() {
-        return type == GgmlType.F32 ? rowBytes : 4L * CHUNK;
+        chunkTokens(wseg, w0, ws, nr, 0, c0, n, p0, nt, grouped, part, q);
     }
 
     /**
