@@ -134,8 +134,7 @@ public final class MatMul implements AutoCloseable {
         this.groupedFrom = new int[workers];
         this.partial = new float[workers][];
         for (int i = 0; i < workers; i++) {
-            decoded[i] = arena.allocate(Math.max(4L * (Gemm.OUTER_PRODUCT ? ROW_BLOCK : ROW_GROUP) * CHUNK,
-                    IntDot.scratchBytes(maxCols)), 64);
+            decoded[i] = arena.allocate(Math.max(4L * ROW_GROUP * CHUNK, IntDot.scratchBytes(maxCols)), 64);
             // a token tile holds at most tileBytes() of activations (see setMatrix)
             groups[i] = arena.allocate(Math.min(tileBytes(), Math.multiplyExact(4 * maxCols, (long) maxTokens)), 64);
             partial[i] = new float[(Gemm.OUTER_PRODUCT ? ROW_BLOCK : ROW_GROUP) * maxTokens];
@@ -448,49 +447,19 @@ public final class MatMul implements AutoCloseable {
 
     /**
      * Rows r0..r1-1 against the tokens of grouped pairs p0..p0+nt-1, {@link #ROW_BLOCK} rows at a
-     * time and chunk by chunk: a chunk's columns of all the block's rows are decoded first, then
-     * each run of {@link Gemm#OUTER_TOKENS} tokens goes through all of them, so the run's slice of
-     * activations (the larger operand, 16 floats per column) stays in L1 while the decoded rows
-     * stream from L2. Only a chunk's slice of the tile is in use at a time, so a tile can hold
-     * {@link #BLOCK_TILE_BYTES} and each weight is decoded once for that many tokens.
+     * time and chunk by chunk across each block's row groups: while a chunk's columns are in use,
+     * only that slice of the tile's activations needs to stay in cache (nt x 2 KiB), not the whole
+     * tile, so a tile can hold {@link #BLOCK_TILE_BYTES} and each weight is decoded once for that
+     * many tokens.
      */
     private void rowBlocks(long base, long r0, long r1, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
                            float[] part) {
-        long colBytes = cols * 4;
-        int runTokens = nt / Gemm.OUTER_TOKENS * Gemm.OUTER_TOKENS;
         for (long rb = r0; rb < r1; rb += ROW_BLOCK) {
             int rows = (int) Math.min(ROW_BLOCK, r1 - rb);
-            int groupRows = rows / ROW_GROUP * ROW_GROUP;
             Arrays.fill(part, 0, rows * nt, 0f);
             for (long c0 = 0; c0 < cols; c0 += CHUNK) {
-                long n = Math.min(CHUNK, cols - c0);
-                MemorySegment wseg;
-                long w0;
-                long ws;
-                if (type == GgmlType.F32) {
-                    wseg = data;
-                    w0 = base + rb * rowBytes + c0 * 4;
-                    ws = rowBytes;
-                } else {
-                    for (int i = 0; i < rows; i++) {
-                        RowDecoder.decode(type, data, base + (rb + i) * rowBytes, c0, n, scratch, (long) i * CHUNK);
-                    }
-                    wseg = scratch;
-                    w0 = 0;
-                    ws = 4L * CHUNK;
-                }
-                long ac = c0 * 4;
-                for (int t = 0; t < runTokens; t += Gemm.OUTER_TOKENS) {
-                    // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
-                    long a0 = (long) t * colBytes + Gemm.OUTER_TOKENS * ac;
-                    for (int i = 0; i < groupRows; i += ROW_GROUP) {
-                        Gemm.outer4x2(wseg, w0 + i * ws, ws, grouped, a0, n, part, i * nt + t, nt);
-                    }
-                }
                 for (int i = 0; i < rows; i += ROW_GROUP) {
-                    int nr = Math.min(ROW_GROUP, rows - i);
-                    chunkTokens(wseg, w0 + i * ws, ws, nr, nr == ROW_GROUP ? runTokens : 0, c0, n, p0, nt, grouped,
-                            part, i * nt);
+                    chunk(base, rb + i, Math.min(ROW_GROUP, rows - i), c0, p0, nt, scratch, grouped, part, i * nt);
                 }
             }
             for (int i = 0; i < rows; i += ROW_GROUP) {
@@ -505,6 +474,7 @@ public final class MatMul implements AutoCloseable {
      */
     private void chunk(long base, long r, int nr, long c0, int p0, int nt, MemorySegment scratch, MemorySegment grouped,
                        float[] part, int q) {
+        long colBytes = cols * 4;
         long n = Math.min(CHUNK, cols - c0);
         MemorySegment wseg;
         long w0;
@@ -521,18 +491,8 @@ public final class MatMul implements AutoCloseable {
             w0 = 0;
             ws = 4L * CHUNK;
         }
-        chunkTokens(wseg, w0, ws, nr, 0, c0, n, p0, nt, grouped, part, q);
-    }
-
-    /**
-     * The n columns from c0 of nr weight rows (float32 at byte w0 of wseg, ws apart) against the
-     * tile's tokens t0..nt-1, added to {@code part[q + i * nt + u]} for row i and token u.
-     */
-    private void chunkTokens(MemorySegment wseg, long w0, long ws, int nr, int t0, long c0, long n, int p0, int nt,
-                             MemorySegment grouped, float[] part, int q) {
-        long colBytes = cols * 4;
         long ac = c0 * 4;
-        int t = t0;
+        int t = 0;
         if (nr == ROW_GROUP) {
             for (; Gemm.OUTER_PRODUCT && t + Gemm.OUTER_TOKENS <= nt; t += Gemm.OUTER_TOKENS) {
                 // run t / OUTER_TOKENS holds cols columns of OUTER_TOKENS floats
