@@ -43,7 +43,7 @@ public final class KernelTiming {
     }
 
     /** Random quants with small positive block scales (no infinities from random half floats). */
-    private static MemorySegment weights(Arena arena, GgmlType t, long rows, long cols) {
+    static MemorySegment weights(Arena arena, GgmlType t, long rows, long cols) {
         long bytes = t.rowBytes(cols) * rows;
         MemorySegment w = arena.allocate(bytes, 4096);
         SplittableRandom rnd = new SplittableRandom(1);
