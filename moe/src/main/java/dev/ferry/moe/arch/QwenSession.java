@@ -298,12 +298,14 @@ final class QwenSession implements InferenceSession {
             int last = attnStartPos + t;
             long qo = (long) t * c.queryWidth() + (long) kvh * group * hd;
             for (int p = 0; p <= last; p++) {
-                MemorySegment key = keyRows;
-                long ko = (long) p * c.keyWidth() + (long) kvh * hd;
+                // one token: this row converted from the cache now; prefill: the layer's float32 copy
+                MemorySegment key = rows;
+                long ko = row;
                 if (attnTokens == 1) {
                     cache.readKey(attnLayer, p, kvh * hd, rows, row, hd);
-                    key = rows;
-                    ko = row;
+                } else {
+                    key = keyRows;
+                    ko = (long) p * c.keyWidth() + (long) kvh * hd;
                 }
                 int j = 0;
                 for (; j + 4 <= group; j += 4) {
@@ -333,12 +335,13 @@ final class QwenSession implements InferenceSession {
             attn.asSlice((oo + (long) first * vd) * Float.BYTES, (long) (group - first) * vd * Float.BYTES)
                     .fill((byte) 0);
             for (int p = 0; p <= last; p++) {
-                MemorySegment value = valueRows;
-                long vo = (long) p * c.valueWidth() + (long) kvh * vd;
+                MemorySegment value = rows;
+                long vo = row;
                 if (attnTokens == 1) {
                     cache.readValue(attnLayer, p, kvh * vd, rows, row, vd);
-                    value = rows;
-                    vo = row;
+                } else {
+                    value = valueRows;
+                    vo = (long) p * c.valueWidth() + (long) kvh * vd;
                 }
                 for (int j = first; j < group; j++) {
                     VectorOps.axpy(VectorOps.get(scores, sBase + (long) j * contextLength + p), value, vo, attn,

@@ -68,9 +68,8 @@ final class IntDot {
     /**
      * Bytes of the per-worker scratch that {@link #dot} and {@link #dotQ4KPair} take for rows of
      * {@code cols} values: the row's sub-block scales times d as floats (Q4_K, Q5_K: 8 per block and
-     * row, two rows; Q6_K: one half block's 8, or at 512
-     * bits a block's 8 scale vectors), so the inner loop loads each from memory instead of converting
-     * and multiplying it there.
+     * row, two rows; Q6_K: one half block's 8, or at 512 bits a block's 8 scale vectors), so the
+     * inner loop loads each from memory instead of converting and multiplying it there.
      */
     static long scratchBytes(long cols) {
         return Math.max(512, 64 * (cols / 256));
